@@ -1,0 +1,397 @@
+// The step language of spec/README.md, interpreted over the public API of the
+// bundled C++ reference (deferred::deferred). This is what a third-party C++
+// library's in-process adapter looks like: it knows the library's API and the
+// step language, and nothing of the runner's internals.
+#include "conformance/reference_adapter.h"
+
+#include <deferred/deferred.h>
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace conformance {
+namespace {
+
+using deferred::Deferred;
+using deferred::Failure;
+using deferred::Value;
+using json = nlohmann::json;
+
+// Field names of the step language that name the object a step acts on and
+// the Deferred a waiting Deferred waits for.
+constexpr const char* kTarget = "target";
+constexpr const char* kInner = "inner";
+
+// --- The spec's test errors: TestError <- TestErrorA <- TestErrorA1, TestError <- TestErrorB.
+
+struct TestError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+  virtual const char* kind() const noexcept { return "TestError"; }
+};
+struct TestErrorA : TestError {
+  using TestError::TestError;
+  const char* kind() const noexcept override { return "TestErrorA"; }
+};
+struct TestErrorA1 : TestErrorA {
+  using TestErrorA::TestErrorA;
+  const char* kind() const noexcept override { return "TestErrorA1"; }
+};
+struct TestErrorB : TestError {
+  using TestError::TestError;
+  const char* kind() const noexcept override { return "TestErrorB"; }
+};
+
+// A program this adapter cannot run (unknown op, missing field, unknown name).
+// Reported as an `errored` outcome, never as observed behaviour.
+struct ProgramError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Failure makeFailure(const std::string& type, const std::string& message) {
+  if (type == "TestError") return Failure(TestError(message));
+  if (type == "TestErrorA") return Failure(TestErrorA(message));
+  if (type == "TestErrorA1") return Failure(TestErrorA1(message));
+  if (type == "TestErrorB") return Failure(TestErrorB(message));
+  if (type == "CancelledError") return Failure(deferred::CancelledError());
+  if (type == "AlreadyCalledError") return Failure(deferred::AlreadyCalledError());
+  if (type == "SelfChainError") return Failure(deferred::SelfChainError());
+  throw ProgramError("cannot create an error of type '" + type + "'");
+}
+
+[[noreturn]] void raiseError(const std::string& type, const std::string& message) {
+  makeFailure(type, message).raise();
+}
+
+// Whether the failure's error is `type` or one of its subtypes.
+bool failureIs(const Failure& failure, const std::string& type) {
+  if (type == "TestError") return failure.check<TestError>().has_value();
+  if (type == "TestErrorA") return failure.check<TestErrorA>().has_value();
+  if (type == "TestErrorA1") return failure.check<TestErrorA1>().has_value();
+  if (type == "TestErrorB") return failure.check<TestErrorB>().has_value();
+  if (type == "CancelledError") return failure.check<deferred::CancelledError>().has_value();
+  if (type == "AlreadyCalledError") return failure.check<deferred::AlreadyCalledError>().has_value();
+  if (type == "SelfChainError") return failure.check<deferred::SelfChainError>().has_value();
+  throw ProgramError("unknown error type '" + type + "'");
+}
+
+json encodeFailure(const Failure& failure) {
+  try {
+    failure.raise();
+  } catch (const TestError& e) {
+    return {{"$failure", e.kind()}, {"message", e.what()}};
+  } catch (const deferred::AlreadyCalledError&) {
+    return {{"$failure", "AlreadyCalledError"}};
+  } catch (const deferred::CancelledError&) {
+    return {{"$failure", "CancelledError"}};
+  } catch (const deferred::SelfChainError&) {
+    return {{"$failure", "SelfChainError"}};
+  } catch (...) {
+  }
+  return {{"$failure", "Other:" + failure.typeName()}, {"message", failure.message()}};
+}
+
+const json& field(const json& step, const char* name) {
+  auto it = step.find(name);
+  if (it == step.end()) throw ProgramError(std::string("missing field '") + name + "'");
+  return *it;
+}
+
+std::string stringField(const json& step, const char* name) {
+  const json& value = field(step, name);
+  if (!value.is_string()) throw ProgramError(std::string("field '") + name + "' must be a string");
+  return value.get<std::string>();
+}
+
+std::string optionalString(const json& step, const char* name) {
+  auto it = step.find(name);
+  return it != step.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// One case's run: the named objects, the trace, the pending program error.
+class Run {
+ public:
+  json trace = json::array();
+  std::map<std::string, Deferred> deferreds;
+  bool recording = true;
+  std::string programError;  // set when a handler body could not be run
+
+  Deferred& lookup(const json& step, const char* fieldName = kTarget) {
+    std::string name = stringField(step, fieldName);
+    auto it = deferreds.find(name);
+    if (it == deferreds.end()) throw ProgramError("no Deferred named '" + name + "'");
+    return it->second;
+  }
+
+  void define(const json& step, Deferred d) {
+    std::string name = stringField(step, "name");
+    if (!deferreds.emplace(name, std::move(d)).second)
+      throw ProgramError("name '" + name + "' is already defined");
+  }
+
+  json nameOf(const Deferred& d) const {
+    for (const auto& [name, candidate] : deferreds)
+      if (candidate.sameAs(d)) return name;
+    return nullptr;
+  }
+
+  Value decode(const json& value) const {
+    if (value.is_null()) return Value();
+    if (value.is_object() && value.contains("$failure")) {
+      return Value(makeFailure(stringField(value, "$failure"), optionalString(value, "message")));
+    }
+    return Value(json(value));
+  }
+
+  json encode(const Value& value) const {
+    if (value.isNull()) return nullptr;
+    if (const json* j = value.getIf<json>()) return *j;
+    if (const Failure* f = value.getIf<Failure>()) return encodeFailure(*f);
+    if (const Deferred* d = value.getIf<Deferred>()) return {{"$deferred", nameOf(*d)}};
+    return {{"$unencodable", value.typeName()}};
+  }
+
+  void recordCall(const json& handler, const Value* arg, const json* args) {
+    json event = {{"call", optionalString(handler, "label")}};
+    if (arg) event["arg"] = encode(*arg);
+    if (args && !args->empty()) event["args"] = *args;
+    trace.push_back(std::move(event));
+  }
+
+  // Runs a handler body; `arg` is the received result (null for functions
+  // that receive none). Returns what the body returns.
+  Value runBody(const json& handler, Value* arg) {
+    auto it = handler.find("do");
+    if (it == handler.end()) return Value();
+    for (const json& action : *it) runAction(action, arg);
+    return Value();
+  }
+
+  // A body ends with the first action that returns or raises; runAction
+  // signals "return" by throwing Return so the loop above stays simple.
+  struct Return {
+    Value value;
+  };
+
+  Value call(const json& handler, Value* arg, const json* args) {
+    recordCall(handler, arg, args);
+    try {
+      return runBody(handler, arg);
+    } catch (Return& r) {
+      return std::move(r.value);
+    } catch (const ProgramError& e) {
+      programError = e.what();
+      throw;
+    }
+  }
+
+  void runAction(const json& action, Value* arg) {
+    if (action.is_string()) {
+      const std::string& name = action.get_ref<const std::string&>();
+      if (name == "returnArgument") {
+        if (!arg) throw ProgramError("returnArgument in a function that receives no argument");
+        throw Return{std::move(*arg)};
+      }
+      if (name == "raiseArgument") {
+        const Failure* f = arg ? arg->getIf<Failure>() : nullptr;
+        if (!f) throw ProgramError("raiseArgument needs a received Failure");
+        f->raise();
+      }
+      throw ProgramError("unknown action '" + name + "'");
+    }
+    if (!action.is_object()) throw ProgramError("an action must be a string or an object");
+    if (action.contains("op")) {
+      step(action);
+      return;
+    }
+    if (auto it = action.find("return"); it != action.end()) throw Return{decode(*it)};
+    if (auto it = action.find("raise"); it != action.end()) {
+      raiseError(it->get<std::string>(), optionalString(action, "message"));
+    }
+    if (auto it = action.find("returnDeferred"); it != action.end()) {
+      throw Return{Value(lookup(action, "returnDeferred"))};
+    }
+    if (auto it = action.find("trap"); it != action.end()) {
+      const Failure* f = arg ? arg->getIf<Failure>() : nullptr;
+      if (!f) throw ProgramError("trap needs a received Failure");
+      for (const json& type : *it)
+        if (failureIs(*f, type.get<std::string>())) return;
+      throw Failure(*f);  // the same Failure stays on the error path
+    }
+    throw ProgramError("unknown action " + action.dump());
+  }
+
+  // Handlers stored in the chain: they look objects up by name when called,
+  // so that dropping a name really releases the Deferred.
+  struct Handler {
+    Run* run;
+    const json* spec;
+    Value operator()(Value result) const { return run->call(*spec, &result, nullptr); }
+  };
+  struct HandlerWithArgs {
+    Run* run;
+    const json* spec;
+    Value operator()(Value result, const json& args) const {
+      return run->call(*spec, &result, &args);
+    }
+  };
+  struct Canceller {
+    Run* run;
+    const json* spec;
+    void operator()(Deferred& d) const {
+      Value self(d);
+      run->call(*spec, &self, nullptr);
+    }
+  };
+
+  template <class Add>
+  void addHandler(const json& handler, Add&& add) {
+    auto args = handler.find("args");
+    if (args != handler.end() && !args->empty()) {
+      add(deferred::withArgs(HandlerWithArgs{this, &handler}, *args));
+    } else {
+      add(Handler{this, &handler});
+    }
+  }
+
+  void step(const json& s) {
+    const std::string op = stringField(s, "op");
+    if (op == "new") {
+      auto canceller = s.find("canceller");
+      define(s, canceller == s.end() ? Deferred() : Deferred(Canceller{this, &*canceller}));
+    } else if (op == "succeed") {
+      define(s, deferred::succeed(decode(s.value("value", json()))));
+    } else if (op == "fail") {
+      define(s, deferred::fail(makeFailure(stringField(s, "error"), optionalString(s, "message"))));
+    } else if (op == "maybeDeferred") {
+      auto args = s.find("args");
+      if (args != s.end() && !args->empty()) {
+        define(s, deferred::maybeDeferred(
+                      [this, &s](const json& a) { return call(s, nullptr, &a); }, *args));
+      } else {
+        define(s, deferred::maybeDeferred([this, &s] { return call(s, nullptr, nullptr); }));
+      }
+    } else if (op == "addCallback") {
+      Deferred& d = lookup(s);
+      addHandler(s, [&](auto&& h) { d.addCallback(std::move(h)); });
+    } else if (op == "addErrback") {
+      Deferred& d = lookup(s);
+      addHandler(s, [&](auto&& h) { d.addErrback(std::move(h)); });
+    } else if (op == "addBoth") {
+      Deferred& d = lookup(s);
+      addHandler(s, [&](auto&& h) { d.addBoth(std::move(h)); });
+    } else if (op == "addCallbacks") {
+      Deferred& d = lookup(s);
+      const json& cb = field(s, "callback");
+      const json& eb = field(s, "errback");
+      addHandler(cb, [&](auto&& callback) {
+        addHandler(eb, [&](auto&& errback) { d.addCallbacks(std::move(callback), std::move(errback)); });
+      });
+    } else if (op == "chainDeferred") {
+      Deferred other = lookup(s, "to");
+      lookup(s).chainDeferred(std::move(other));
+    } else if (op == "callback") {
+      lookup(s).callback(decode(s.value("value", json())));
+    } else if (op == "errback") {
+      lookup(s).errback(makeFailure(stringField(s, "error"), optionalString(s, "message")));
+    } else if (op == "cancel") {
+      lookup(s).cancel();
+    } else if (op == "pause") {
+      lookup(s).pause();
+    } else if (op == "unpause") {
+      lookup(s).unpause();
+    } else if (op == "drop") {
+      std::string name = stringField(s, kTarget);
+      auto it = deferreds.find(name);
+      if (it == deferreds.end()) throw ProgramError("no Deferred named '" + name + "'");
+      Deferred released = std::move(it->second);
+      deferreds.erase(it);
+      // `released` goes here: an unhandled failure is reported now.
+    } else if (op == "mark") {
+      trace.push_back({{"mark", stringField(s, "label")}});
+    } else {
+      throw ProgramError("unsupported op '" + op + "'");
+    }
+  }
+
+  json finalStates() const {
+    json states = json::object();
+    for (const auto& [name, d] : deferreds) {
+      json state;
+      int userPauses = d.paused();
+      if (!d.called()) {
+        state = {{"state", "pending"}};
+      } else if (d.isWaiting()) {
+        state = {{"state", "waiting"}, {kInner, nameOf(*d.waitingOn())}};
+        userPauses -= 1;
+      } else {
+        json result = d.failure() ? encodeFailure(*d.failure()) : encode(d.result());
+        state = {{"state", userPauses > 0 ? "paused" : "fired"}, {"result", std::move(result)}};
+      }
+      if (userPauses > 0) state["paused"] = userPauses;
+      states[name] = std::move(state);
+    }
+    return states;
+  }
+};
+
+// The unhandled-error sink is process-wide; it reports into the run in progress.
+Run* currentRun = nullptr;
+
+class ReferenceImplementation final : public Implementation {
+ public:
+  ImplementationInfo info() override {
+    return {"reference",
+            "0.1.0",
+            "c++",
+            "",
+            {"core", "synchronous", "final-state", "extra-args", "pause", "cancel",
+             "chain-deferred", "maybe-deferred", "unhandled-error", "self-chain-error"}};
+  }
+
+  Outcome run(const std::string& /*case_id*/, const json& program) override {
+    if (!program.is_array()) return Outcome::errored("the program must be a list of steps");
+    Run run;
+    currentRun = &run;
+    auto previous = deferred::setUnhandledErrorSink([](const Failure& f) {
+      if (currentRun && currentRun->recording)
+        currentRun->trace.push_back({{"unhandled", encodeFailure(f)}});
+    });
+    Outcome outcome = execute(run, program);
+    // Tear down without recording: only drops inside the program are observed.
+    run.recording = false;
+    run.deferreds.clear();
+    deferred::setUnhandledErrorSink(std::move(previous));
+    currentRun = nullptr;
+    return outcome;
+  }
+
+ private:
+  static Outcome execute(Run& run, const json& program) {
+    for (std::size_t i = 0; i < program.size(); ++i) {
+      try {
+        if (!program[i].is_object()) throw ProgramError("a step must be an object");
+        run.step(program[i]);
+      } catch (const ProgramError& e) {
+        return Outcome::errored("step " + std::to_string(i) + ": " + e.what());
+      } catch (...) {
+        if (!run.programError.empty()) break;
+        run.trace.push_back({{"raised", encodeFailure(Failure::current())}, {"step", i}});
+      }
+      if (!run.programError.empty())
+        return Outcome::errored("step " + std::to_string(i) + ": " + run.programError);
+    }
+    if (!run.programError.empty()) return Outcome::errored(run.programError);
+    return Outcome::observed({{"trace", std::move(run.trace)}, {"final", run.finalStates()}});
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Implementation> make_reference_implementation() {
+  return std::make_unique<ReferenceImplementation>();
+}
+
+}  // namespace conformance
