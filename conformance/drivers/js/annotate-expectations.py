@@ -16,8 +16,11 @@ ADOPT = ("A promise that a handler returns (or that is awaited) keeps its own re
 RECOVER = ("An errback (onRejected) that returns the reason, or returns an Error object, fulfils the next promise with that "
            "Error as a value: only throwing stays on the rejection path (Twisted: returning a Failure stays on the errback path)")
 LATER = "Handlers run later, from the job queue, not nested inside resolve()/then(): the order of the trace differs"
+# Rules whose failing cases all need `synchronous` (spec case features) appear only
+# when the driver is run with --assume synchronous (exploration); their reasons say so.
+ASSUMED = " (Only seen with --assume synchronous: the spec marks these cases as needing `synchronous`.)"
 R = {
-  "callback.handler-fires-other-deferred": LATER + " (the other promise's handlers run after the firing handler, and its marks, returned).",
+  "callback.handler-fires-other-deferred": LATER + " (the other promise's handlers run after the firing handler, and its marks, returned)." + ASSUMED,
   "callback.raise-switches-to-errback": NO_ACE + " inside the handler, which goes on normally.",
   "callback.skipped-on-error": "Returning an Error object from a handler fulfils the next promise with it (a value); only a throw rejects, so the next onFulfilled runs.",
   "chaining.chain-deferred": NO_ACE + ": resolving an already fired target does not fail the source's chain.",
@@ -25,7 +28,7 @@ R = {
   "chaining.pending-deferred-fails-later": ADOPT + ".",
   "chaining.returned-fired-deferred-failure": ADOPT + "; the adopted rejection also stays on the inner promise.",
   "chaining.returned-fired-deferred-value": ADOPT + ".",
-  "chaining.waits-for-pending-deferred": ADOPT + ". Handlers added to the inner promise run before the outer chain resumes (both are its followers, in order). " + NO_ACE + " while the outer chain waits.",
+  "chaining.waits-for-pending-deferred": ADOPT + ". " + NO_ACE + " while the outer chain waits. (With --assume synchronous also: handlers added to the inner promise run before the outer chain resumes, both being its followers in order.)",
   "coroutine.await-failure-raises": "await does not consume the awaited promise's result: Twisted leaves the awaited Deferred with None, a promise keeps its rejection.",
   "coroutine.await-pending-suspends": "await does not consume the awaited promise's result: Twisted leaves the awaited Deferred with None, so its final state and later handlers' argument differ.",
   "coroutine.compose": "await (and a handler returning the coroutine's promise) does not consume the awaited promise's result: the inner names keep their values instead of None.",
@@ -35,7 +38,7 @@ R = {
   "firing.callback-with-failure": "resolve(error) fulfils the promise with the Error object as a value (Twisted: callback(Failure) takes the errback path); and " + NO_ACE + ".",
   "firing.refire-from-own-handler": NO_ACE + " inside the handler.",
   "firing.second-fire-raises": NO_ACE + ".",
-  "gather.consume-errors": "Promise.all has no consumeErrors: a failed member keeps its rejection; the rejection is the member's own reason, not a FirstError(index, sub); and the member's own handlers run before all()'s.",
+  "gather.consume-errors": "Promise.all has no consumeErrors: a failed member keeps its rejection; the rejection is the member's own reason, not a FirstError(index, sub); and the member's own handlers run before all()'s." + ASSUMED,
   "gather.first-error": "Promise.all rejects with the failing member's own reason, not a FirstError(index, sub), and never consumes the member's failure (the member keeps its rejection instead of None).",
   "intro.explainer-chain-outcomes": ADOPT + ".",
   "intro.explainer-examples": RECOVER + ".",
@@ -50,7 +53,8 @@ out = ["# conform expectations for %s (conformance/drivers/js, see its README.md
        "# Generated with: conform --impl %s --write-expectations FILE, then" % impl,
        "# conformance/drivers/js/annotate-expectations.py %s FILE (a reason per rule)." % impl,
        "# Every entry is a real difference between promise semantics and Deferred semantics",
-       "# (the driver assumes 'synchronous' and drains the job queue after every step).",
+       "# (the driver drains the job queue after every step; cases needing 'synchronous'",
+       "# are skipped, not listed here).",
        "expected-failures:"]
 missing = []
 for rule, cases in groups.items():

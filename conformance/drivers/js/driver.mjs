@@ -6,9 +6,9 @@
 //   node driver.mjs LIBRARY [--assume FEATURE,...]
 //
 // LIBRARY is one of: node-promise (the native Promise), bluebird, q.
-// --assume adds features to the declared set without the library having them
-// (see README.md: the registered implementations assume `synchronous`, which
-// every spec case needs, and which promise libraries do not have).
+// --assume adds features to the declared set without the library having them,
+// to explore how far a library gets (e.g. --assume synchronous runs the few
+// cases that depend on nested, synchronous execution).
 //
 // The mapping from the step language to promises is described in README.md.
 // Node.js standard library + bluebird + q (pinned in package.json).
