@@ -1,0 +1,574 @@
+// Implementation details of deferred::Deferred. Not part of the public API.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <new>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "deferred/detail/function-inl.h"
+
+namespace deferred::detail {
+
+// --- Shared state -----------------------------------------------------------
+
+enum class ResultKind : unsigned char { None, Value, Failure, Deferred };
+
+using Handler = SmallFunction<void(DeferredState&)>;
+
+// One callback/errback pair. An empty half passes the result on. `both`:
+// the callback half is used on both paths (addBoth stores its handler once).
+struct Step {
+  Handler callback;
+  Handler errback;
+  bool both = false;
+};
+
+// The steps of a chain: a queue that never moves its elements (so a handler
+// can run in place while more steps are appended). The first kInline steps
+// live inside the Deferred's own allocation; further ones in chunks of
+// growing size. Consumed chunks are freed as the cursor leaves them.
+class StepQueue {
+public:
+  StepQueue() noexcept = default;
+  StepQueue(const StepQueue&) = delete;
+  StepQueue& operator=(const StepQueue&) = delete;
+  ~StepQueue() { clear(); }
+
+  void push(Step&& step) {
+    if (tail_->count == tail_->capacity) grow();
+    ::new (static_cast<void*>(tail_->steps + tail_->count)) Step(std::move(step));
+    ++tail_->count;
+    ++pending_;
+  }
+
+  // Appends an empty step (pass-through on both paths) to fill in place.
+  Step& emplace() {
+    if (tail_->count == tail_->capacity) grow();
+    Step* step = ::new (static_cast<void*>(tail_->steps + tail_->count)) Step();
+    ++tail_->count;
+    ++pending_;
+    return *step;
+  }
+  // Removes the step emplace() just added (filling it failed).
+  void unemplace() noexcept {
+    --tail_->count;
+    --pending_;
+    finish(tail_->steps + tail_->count);
+  }
+
+  // The next step, now counted as taken; nullptr if none is left. The caller
+  // destroys it with finish() when done with it.
+  Step* take() noexcept {
+    while (readIndex_ == readChunk_->count) {
+      if (readChunk_ == tail_) return nullptr;
+      Chunk* next = readChunk_->next;
+      if (readChunk_ != &first_) ::operator delete(readChunk_);
+      readChunk_ = next;
+      readIndex_ = 0;
+    }
+    --pending_;
+    return readChunk_->steps + readIndex_++;
+  }
+  static void finish(Step* step) noexcept { step->~Step(); }
+
+  std::size_t size() const noexcept { return pending_; }
+
+  // Once everything was taken: return to the inline storage.
+  void resetIfDrained() noexcept {
+    if (pending_ == 0 && (tail_ != &first_ || first_.count != 0)) clear();
+  }
+
+  // Destroys the steps not taken yet and frees all chunks.
+  void clear() noexcept {
+    while (Step* step = take()) finish(step);
+    if (readChunk_ != &first_) ::operator delete(readChunk_);
+    first_.next = nullptr;
+    first_.count = 0;
+    tail_ = readChunk_ = &first_;
+    readIndex_ = 0;
+  }
+
+private:
+  static constexpr std::uint32_t kInline = 2;
+  static constexpr std::uint32_t kMaxChunk = 4096;
+  struct Chunk {
+    Chunk* next;
+    Step* steps;
+    std::uint32_t capacity;
+    std::uint32_t count;
+  };
+
+  void grow() {
+    std::uint32_t capacity =
+        tail_ == &first_ ? 8 : std::min(tail_->capacity * 2, kMaxChunk);
+    void* memory = ::operator new(sizeof(Chunk) + capacity * sizeof(Step));
+    Chunk* chunk = ::new (memory) Chunk{
+        nullptr, reinterpret_cast<Step*>(static_cast<Chunk*>(memory) + 1),
+        capacity, 0};
+    tail_->next = chunk;
+    tail_ = chunk;
+  }
+
+  alignas(Step) unsigned char inline_[kInline * sizeof(Step)];
+  Chunk first_{nullptr, reinterpret_cast<Step*>(inline_), kInline, 0};
+  Chunk* tail_ = &first_;
+  Chunk* readChunk_ = &first_;
+  std::uint32_t readIndex_ = 0;
+  std::size_t pending_ = 0;
+};
+
+void releaseState(DeferredState* state) noexcept;
+void releaseWeak(DeferredState* state) noexcept;
+Failure mismatchFailure(const std::type_info& expected,
+                        const DeferredState& state);
+
+// The single heap allocation behind a Deferred (intrusive reference count).
+struct DeferredState {
+  unsigned strong = 1;  // Deferred handles, chain runner, continuations
+  unsigned weak = 0;    // chainedTo pointers: keep the memory, not the object
+  int paused = 0;
+  ResultKind kind = ResultKind::None;
+  bool called = false;
+  bool running = false;  // a handler of this Deferred is executing
+  bool suppressAlreadyCalled = false;
+  bool failureRecorded = false;  // Twisted's DebugInfo.failResult is set
+  bool dead = false;             // strong reached zero
+  Value value;
+  Failure failure;
+  DeferredState* inner = nullptr;      // owning; set when kind == Deferred
+  DeferredState* chainedTo = nullptr;  // weak
+  StepQueue steps;
+  SmallFunction<void(Deferred&)> canceller;
+
+  void dropInner() noexcept {
+    if (inner != nullptr) releaseState(std::exchange(inner, nullptr));
+  }
+  void dropOldResult() noexcept {
+    if (kind == ResultKind::Failure) failure.data_.reset();
+    if (kind == ResultKind::Deferred) dropInner();
+  }
+
+  void clearResult() noexcept {
+    value.reset();
+    failure.data_.reset();
+    dropInner();
+  }
+
+  void setNull() noexcept {
+    dropOldResult();
+    value.reset();
+    kind = ResultKind::Value;
+  }
+  void setFailure(Failure&& f) noexcept {
+    Failure keep(std::move(f));  // may alias `failure`
+    value.reset();
+    dropInner();
+    failure = std::move(keep);
+    kind = ResultKind::Failure;
+  }
+  void setDeferred(DeferredState* adopted) noexcept {
+    value.reset();
+    if (kind == ResultKind::Failure) failure.data_.reset();
+    DeferredState* old = std::exchange(inner, adopted);
+    kind = ResultKind::Deferred;
+    if (old != nullptr) releaseState(old);
+  }
+  // A Value from a handler or callback(): Failures and Deferreds inside it
+  // are recognised.
+  void setValue(Value&& v) noexcept {
+    switch (ValueAccess::special(v)) {
+      case 1:
+        setFailure(std::move(ValueAccess::unchecked<Failure>(v)));
+        return;
+      case 2: {
+        Deferred d(std::move(ValueAccess::unchecked<Deferred>(v)));
+        setDeferred(std::exchange(d.state_, nullptr));
+        return;
+      }
+      default: {
+        Value keep(std::move(v));  // may alias `value`
+        dropOldResult();
+        value = std::move(keep);
+        kind = ResultKind::Value;
+      }
+    }
+  }
+
+  // Stores what a handler returned (R is the handler's return type).
+  template <class R, class Arg>
+  void setReturn(Arg&& returned) {
+    using D = std::remove_cvref_t<R>;
+    if constexpr (std::is_same_v<D, Failure>) {
+      setFailure(Failure(std::forward<Arg>(returned)));
+    } else if constexpr (std::is_same_v<D, Deferred>) {
+      Deferred d(std::forward<Arg>(returned));
+      setDeferred(std::exchange(d.state_, nullptr));
+    } else if constexpr (std::is_same_v<D, Value>) {
+      setValue(Value(std::forward<Arg>(returned)));
+    } else if constexpr (std::is_reference_v<R>) {
+      // May refer into the current value: copy it out first.
+      Value keep(std::forward<Arg>(returned));
+      dropOldResult();
+      value = std::move(keep);
+      kind = ResultKind::Value;
+    } else {
+      dropOldResult();
+      value.template emplace<StoredType<D>>(std::forward<Arg>(returned));
+      kind = ResultKind::Value;
+    }
+  }
+
+  // The current result as a Value (a Failure is wrapped in one).
+  Value takeAsValue() noexcept {
+    if (kind == ResultKind::Failure) return Value(std::move(failure));
+    return std::move(value);
+  }
+};
+
+inline void retain(DeferredState* state) noexcept { ++state->strong; }
+
+// The runner behind Twisted's _runCallbacks (see src/deferred.cpp).
+void runCallbacks(DeferredState* state);
+
+// Marker step appended to an inner Deferred: "give your result to chainee"
+// (Twisted's _CONTINUE). Owns a reference to the waiting Deferred.
+struct Continuation {
+  DeferredState* chainee;
+  explicit Continuation(DeferredState* waiting) noexcept : chainee(waiting) {
+    retain(waiting);
+  }
+  Continuation(Continuation&& other) noexcept
+      : chainee(std::exchange(other.chainee, nullptr)) {}
+  Continuation& operator=(Continuation&&) = delete;
+  ~Continuation() {
+    if (chainee != nullptr) releaseState(chainee);
+  }
+  void operator()(DeferredState&) noexcept {}  // never called
+};
+
+// --- Handler signatures -----------------------------------------------------
+
+struct NoParam {};
+
+template <class... A>
+struct ArgList {
+  static constexpr std::size_t arity = sizeof...(A);
+  template <std::size_t I>
+  using At = std::tuple_element_t<I, std::tuple<A...>>;
+  static constexpr bool known = true;
+};
+
+template <class F, class = void>
+struct FunctionTraits {
+  static constexpr bool known = false;
+};
+template <class R, class... A>
+struct FunctionTraits<R (*)(A...), void> : ArgList<A...> {};
+template <class R, class... A>
+struct FunctionTraits<R (*)(A...) noexcept, void> : ArgList<A...> {};
+
+template <class M>
+struct MemberTraits {
+  static constexpr bool known = false;
+};
+#define DEFERRED_MEMBER_TRAITS(QUALIFIERS)                     \
+  template <class C, class R, class... A>                      \
+  struct MemberTraits<R (C::*)(A...) QUALIFIERS> : ArgList<A...> {};
+DEFERRED_MEMBER_TRAITS()
+DEFERRED_MEMBER_TRAITS(const)
+DEFERRED_MEMBER_TRAITS(noexcept)
+DEFERRED_MEMBER_TRAITS(const noexcept)
+DEFERRED_MEMBER_TRAITS(&)
+DEFERRED_MEMBER_TRAITS(const&)
+#undef DEFERRED_MEMBER_TRAITS
+
+template <class F>
+struct FunctionTraits<F, std::void_t<decltype(&F::operator())>>
+    : MemberTraits<decltype(&F::operator())> {};
+
+template <class>
+inline constexpr bool kAlwaysFalse = false;
+
+// How the handler F (called with `extra...` after the result) takes the
+// result: its declared first parameter type, NoParam, or Value&& for
+// generic callables.
+template <class F, class... Extra>
+constexpr auto resultParameter() {
+  using Traits = FunctionTraits<F>;
+  if constexpr (Traits::known) {
+    if constexpr (Traits::arity == sizeof...(Extra) + 1) {
+      return std::type_identity<typename Traits::template At<0>>{};
+    } else if constexpr (Traits::arity == sizeof...(Extra)) {
+      return std::type_identity<NoParam>{};
+    } else {
+      static_assert(kAlwaysFalse<F>,
+                    "a handler takes the result (optionally) followed by "
+                    "the extra arguments");
+      return std::type_identity<NoParam>{};
+    }
+  } else if constexpr (std::is_invocable_v<F&, Value&&, Extra&...>) {
+    return std::type_identity<Value&&>{};
+  } else if constexpr (std::is_invocable_v<F&, Extra&...>) {
+    return std::type_identity<NoParam>{};
+  } else {
+    static_assert(kAlwaysFalse<F>,
+                  "handler is not callable with the result and the extra "
+                  "arguments");
+    return std::type_identity<NoParam>{};
+  }
+}
+
+template <class F, class... Extra>
+using ResultParameter = typename decltype(resultParameter<F, Extra...>())::type;
+
+// Handler with bound extra arguments (see deferred::withArgs).
+template <class F, class... Extra>
+struct Bound {
+  F function;
+  std::tuple<Extra...> extra;
+};
+
+template <class H>
+struct HandlerCall {
+  using Parameter = ResultParameter<H>;
+  template <class... A>
+  static decltype(auto) call(H& handler, A&&... result) {
+    return std::invoke(handler, std::forward<A>(result)...);
+  }
+};
+
+template <class F, class... Extra>
+struct HandlerCall<Bound<F, Extra...>> {
+  using Parameter = ResultParameter<F, Extra...>;
+  template <class... A>
+  static decltype(auto) call(Bound<F, Extra...>& bound, A&&... result) {
+    return std::apply(
+        [&](Extra&... extra) -> decltype(auto) {
+          return std::invoke(bound.function, std::forward<A>(result)...,
+                             extra...);
+        },
+        bound.extra);
+  }
+};
+
+// Passes `object` as parameter type P (lvalue for lvalue references, rvalue
+// otherwise).
+template <class P, class T>
+constexpr decltype(auto) forwardAs(T& object) noexcept {
+  if constexpr (std::is_lvalue_reference_v<P>) {
+    return (object);
+  } else {
+    return std::move(object);
+  }
+}
+
+template <class Invoke>
+void deliver(DeferredState& state, Invoke&& invoke) {
+  using R = decltype(invoke());
+  if constexpr (std::is_void_v<R>) {
+    invoke();
+    state.setNull();
+  } else {
+    state.setReturn<R>(invoke());
+  }
+}
+
+struct FailureCapture {
+  static void current(DeferredState& state, const std::exception& error);
+  static void currentUnknown(DeferredState& state);
+};
+
+// Runs one handler against the current result and stores what it returns
+// or throws. Only the handler's own throw costs an exception.
+template <class H>
+void runHandler(H& handler, DeferredState& state) {
+  using Call = HandlerCall<H>;
+  using P = typename Call::Parameter;
+  using D = std::remove_cvref_t<P>;
+  try {
+    if constexpr (std::is_same_v<P, NoParam>) {
+      deliver(state, [&]() -> decltype(auto) { return Call::call(handler); });
+    } else if constexpr (std::is_same_v<D, Value>) {
+      Value argument = state.takeAsValue();
+      deliver(state, [&]() -> decltype(auto) {
+        return Call::call(handler, forwardAs<P>(argument));
+      });
+    } else if constexpr (std::is_same_v<D, Failure>) {
+      if (state.kind != ResultKind::Failure) {
+        state.setFailure(mismatchFailure(typeid(Failure), state));
+        return;
+      }
+      deliver(state, [&]() -> decltype(auto) {
+        return Call::call(handler, forwardAs<P>(state.failure));
+      });
+    } else {
+      D* argument = state.kind == ResultKind::Value
+                        ? state.value.template getIf<D>()
+                        : nullptr;
+      if (argument == nullptr) {
+        state.setFailure(mismatchFailure(typeid(D), state));
+        return;
+      }
+      deliver(state, [&]() -> decltype(auto) {
+        return Call::call(handler, forwardAs<P>(*argument));
+      });
+    }
+  } catch (Failure& thrown) {
+    state.setFailure(std::move(thrown));
+  } catch (const std::exception& error) {
+    FailureCapture::current(state, error);
+  } catch (...) {
+    FailureCapture::currentUnknown(state);
+  }
+}
+
+template <class H>
+struct HandlerAdapter {
+  H handler;
+  void operator()(DeferredState& state) { runHandler(handler, state); }
+};
+
+template <class H>
+void setHandler(Handler& slot, H&& handler) {
+  using D = std::decay_t<H>;
+  if constexpr (!std::is_same_v<D, PassThrough>) {
+    slot.emplace(HandlerAdapter<D>{std::forward<H>(handler)});
+  }
+}
+
+// Builds the step in place at the end of the queue (no moves of handlers).
+template <class Callback, class Errback>
+Step& emplaceStep(StepQueue& steps, Callback&& callback, Errback&& errback,
+                  bool both) {
+  Step& step = steps.emplace();
+  try {
+    setHandler(step.callback, std::forward<Callback>(callback));
+    setHandler(step.errback, std::forward<Errback>(errback));
+  } catch (...) {
+    steps.unemplace();
+    throw;
+  }
+  step.both = both;
+  return step;
+}
+
+Deferred deferredFromValue(Value&& value);
+
+}  // namespace deferred::detail
+
+namespace deferred {
+
+template <class F, class... Args>
+detail::Bound<std::decay_t<F>, std::decay_t<Args>...> withArgs(
+    F&& f, Args&&... args) {
+  return {std::forward<F>(f), {std::forward<Args>(args)...}};
+}
+
+template <class Canceller>
+  requires std::is_invocable_v<std::decay_t<Canceller>&, Deferred&>
+Deferred::Deferred(Canceller&& canceller) : Deferred() {
+  state_->canceller =
+      detail::SmallFunction<void(Deferred&)>(std::forward<Canceller>(canceller));
+}
+
+inline Deferred::Deferred(const Deferred& other) noexcept
+    : state_(other.state_) {
+  if (state_ != nullptr) detail::retain(state_);
+}
+
+inline Deferred::Deferred(Deferred&& other) noexcept
+    : state_(std::exchange(other.state_, nullptr)) {}
+
+inline Deferred& Deferred::operator=(const Deferred& other) noexcept {
+  if (other.state_ != nullptr) detail::retain(other.state_);
+  detail::DeferredState* old = std::exchange(state_, other.state_);
+  if (old != nullptr) detail::releaseState(old);
+  return *this;
+}
+
+inline Deferred& Deferred::operator=(Deferred&& other) noexcept {
+  if (this != &other) {
+    detail::DeferredState* old =
+        std::exchange(state_, std::exchange(other.state_, nullptr));
+    if (old != nullptr) detail::releaseState(old);
+  }
+  return *this;
+}
+
+inline Deferred::~Deferred() {
+  if (state_ != nullptr) detail::releaseState(state_);
+}
+
+template <class Callback, class Errback>
+Deferred& Deferred::addCallbacks(Callback&& callback, Errback&& errback) {
+  detail::emplaceStep(state_->steps, std::forward<Callback>(callback),
+                      std::forward<Errback>(errback), false);
+  return stepAdded();
+}
+
+template <class Callback, class... Extra>
+Deferred& Deferred::addCallback(Callback&& callback, Extra&&... extra) {
+  if constexpr (sizeof...(Extra) == 0) {
+    return addCallbacks(std::forward<Callback>(callback), passthru);
+  } else {
+    return addCallbacks(withArgs(std::forward<Callback>(callback),
+                                 std::forward<Extra>(extra)...),
+                        passthru);
+  }
+}
+
+template <class Errback, class... Extra>
+Deferred& Deferred::addErrback(Errback&& errback, Extra&&... extra) {
+  if constexpr (sizeof...(Extra) == 0) {
+    return addCallbacks(passthru, std::forward<Errback>(errback));
+  } else {
+    return addCallbacks(passthru, withArgs(std::forward<Errback>(errback),
+                                           std::forward<Extra>(extra)...));
+  }
+}
+
+template <class Handler, class... Extra>
+Deferred& Deferred::addBoth(Handler&& handler, Extra&&... extra) {
+  if constexpr (sizeof...(Extra) == 0) {
+    detail::emplaceStep(state_->steps, std::forward<Handler>(handler),
+                        passthru, true);
+  } else {
+    detail::emplaceStep(
+        state_->steps,
+        withArgs(std::forward<Handler>(handler), std::forward<Extra>(extra)...),
+        passthru, true);
+  }
+  return stepAdded();
+}
+
+template <class F, class... Args>
+Deferred maybeDeferred(F&& f, Args&&... args) {
+  using R = std::invoke_result_t<F, Args...>;
+  using D = std::remove_cvref_t<R>;
+  try {
+    if constexpr (std::is_void_v<R>) {
+      std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      return succeed();
+    } else if constexpr (std::is_same_v<D, Deferred>) {
+      return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+    } else if constexpr (std::is_same_v<D, Failure>) {
+      return fail(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
+    } else {
+      return detail::deferredFromValue(
+          Value(std::invoke(std::forward<F>(f), std::forward<Args>(args)...)));
+    }
+  } catch (Failure& thrown) {
+    return fail(std::move(thrown));
+  } catch (const std::exception& error) {
+    return fail(detail::FailureAccess::fromCaught(error));
+  } catch (...) {
+    return fail(detail::FailureAccess::fromCaughtUnknown());
+  }
+}
+
+}  // namespace deferred

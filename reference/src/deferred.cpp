@@ -1,0 +1,379 @@
+#include "deferred/deferred.h"
+
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace deferred::detail {
+
+namespace {
+
+// --- Unhandled errors ---------------------------------------------------------
+
+void defaultSink(const Failure& failure) {
+  std::string text = "Unhandled error in Deferred:\nFailure: " +
+                     failure.toString() + "\n";
+  std::fputs(text.c_str(), stderr);
+}
+
+UnhandledErrorSink& sinkSlot() {
+  static UnhandledErrorSink sink = &defaultSink;
+  return sink;
+}
+
+void reportUnhandled(const Failure& failure) noexcept {
+  try {
+    sinkSlot()(failure);
+  } catch (...) {
+    // A destructor must not throw; the report is best effort.
+  }
+}
+
+// --- Iterative destruction ----------------------------------------------------
+
+// Destroying a state releases the Deferreds its handlers and results hold,
+// which may destroy further states. Those are queued instead of destroyed
+// recursively, so a million-long chain unwinds in a loop.
+struct Graveyard {
+  bool active = false;
+  std::vector<DeferredState*> queue;
+};
+
+Graveyard& graveyard() {
+  thread_local Graveyard instance;
+  return instance;
+}
+
+void dispose(DeferredState* state) noexcept {
+  if (state->failureRecorded && state->kind == ResultKind::Failure) {
+    reportUnhandled(state->failure);
+  }
+  state->dead = true;
+  state->steps.clear();
+  state->canceller.reset();
+  state->clearResult();
+  if (state->chainedTo != nullptr) {
+    releaseWeak(std::exchange(state->chainedTo, nullptr));
+  }
+  if (state->weak == 0) delete state;
+}
+
+void setChainedTo(DeferredState* state, DeferredState* target) noexcept {
+  if (target != nullptr) ++target->weak;
+  DeferredState* old = std::exchange(state->chainedTo, target);
+  if (old != nullptr) releaseWeak(old);
+}
+
+// --- Chain stack ----------------------------------------------------------------
+
+// The Deferreds whose results are being propagated (Twisted's `chain` list),
+// shared by nested runs on this thread: each run works above its own base.
+std::vector<DeferredState*>& chainStack() {
+  thread_local std::vector<DeferredState*> stack;
+  return stack;
+}
+
+struct ChainFrame {
+  std::vector<DeferredState*>& stack;
+  std::size_t base;
+  ~ChainFrame() {
+    while (stack.size() > base) {
+      DeferredState* state = stack.back();
+      stack.pop_back();
+      releaseState(state);
+    }
+  }
+};
+
+// Moves `from`'s result into `to` (which was waiting on `from`), leaving
+// null behind in `from` (the result is consumed).
+void moveResult(DeferredState* from, DeferredState* to) noexcept {
+  DeferredState* oldInner = std::exchange(to->inner, nullptr);
+  to->kind = from->kind;
+  to->value = std::move(from->value);
+  to->failure = std::move(from->failure);
+  from->kind = ResultKind::Value;
+  from->value.reset();
+  from->failureRecorded = false;
+  if (oldInner != nullptr) releaseState(oldInner);
+}
+
+}  // namespace
+
+void releaseState(DeferredState* state) noexcept {
+  if (--state->strong != 0) return;
+  Graveyard& yard = graveyard();
+  if (yard.active) {
+    yard.queue.push_back(state);
+    return;
+  }
+  yard.active = true;
+  dispose(state);
+  while (!yard.queue.empty()) {
+    DeferredState* next = yard.queue.back();
+    yard.queue.pop_back();
+    dispose(next);
+  }
+  yard.active = false;
+}
+
+void releaseWeak(DeferredState* state) noexcept {
+  if (--state->weak == 0 && state->dead) delete state;
+}
+
+Failure mismatchFailure(const std::type_info& expected,
+                        const DeferredState& state) {
+  std::string actual;
+  if (state.kind == ResultKind::Failure) {
+    actual = "deferred::Failure (" + state.failure.toString() + ")";
+  } else {
+    actual = state.value.typeName();
+  }
+  return Failure(TypeMismatchError("handler expected " + typeName(expected) +
+                                   " but the result is " + actual));
+}
+
+void FailureCapture::current(DeferredState& state,
+                             const std::exception& error) {
+  state.setFailure(FailureAccess::fromCaught(error));
+}
+
+void FailureCapture::currentUnknown(DeferredState& state) {
+  state.setFailure(FailureAccess::fromCaughtUnknown());
+}
+
+// Twisted's Deferred._runCallbacks, iteratively: a stack of Deferreds whose
+// results are being propagated, and for each an index cursor over its steps.
+void runCallbacks(DeferredState* self) {
+  if (self->running) return;  // already running further up the call stack
+
+  std::vector<DeferredState*>& chain = chainStack();
+  ChainFrame frame{chain, chain.size()};
+  retain(self);
+  chain.push_back(self);
+
+  while (chain.size() > frame.base) {
+    DeferredState* current = chain.back();
+    if (current->paused != 0) return;  // those waiting on it keep waiting
+
+    bool finished = true;
+    if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
+
+    while (Step* step = current->steps.take()) {
+      if (step->callback.holds<Continuation>()) {
+        // Give the waiting Deferred our result and resume it first.
+        DeferredState* chainee = std::exchange(
+            step->callback.target<Continuation>()->chainee, nullptr);
+        StepQueue::finish(step);
+        moveResult(current, chainee);
+        --chainee->paused;
+        chain.push_back(chainee);  // adopts the continuation's reference
+        finished = false;
+        break;
+      }
+
+      Handler& handler = current->kind == ResultKind::Failure
+                             ? (step->both ? step->callback : step->errback)
+                             : step->callback;
+      if (handler) {
+        // Steps never move, and the `running` guard keeps any other run of
+        // this Deferred away, so the handler runs in place.
+        current->running = true;
+        handler(*current);
+        current->running = false;
+      }
+      StepQueue::finish(step);  // releases the captures now
+
+      if (current->kind == ResultKind::Deferred) {
+        DeferredState* inner = current->inner;
+        if (inner == current) {
+          current->setFailure(Failure(SelfChainError()));
+        } else if (!inner->called || inner->kind == ResultKind::Deferred ||
+                   inner->paused != 0) {
+          // No result yet: wait for it.
+          ++current->paused;
+          setChainedTo(current, inner);
+          Step continuation;
+          continuation.callback = Handler(Continuation(current));
+          inner->steps.push(std::move(continuation));
+          break;
+        } else {
+          // It has a result: take it.
+          current->inner = nullptr;
+          moveResult(inner, current);
+          releaseState(inner);
+        }
+      }
+    }
+
+    current->steps.resetIfDrained();
+
+    if (finished) {
+      current->failureRecorded = current->kind == ResultKind::Failure;
+      chain.pop_back();
+      releaseState(current);
+    }
+  }
+}
+
+Deferred deferredFromValue(Value&& value) {
+  // A Value holding a Deferred is that Deferred (maybeDeferred returns it as is).
+  if (Deferred* inner = value.getIf<Deferred>()) return std::move(*inner);
+  Deferred d;
+  d.callback(std::move(value));
+  return d;
+}
+
+}  // namespace deferred::detail
+
+namespace deferred {
+
+using detail::DeferredState;
+using detail::ResultKind;
+using detail::StepQueue;
+
+Deferred::Deferred() : state_(new DeferredState) {}
+
+void Deferred::startRun(Value* value, Failure* failure) {
+  DeferredState* s = state_;
+  if (s->called) {
+    if (s->suppressAlreadyCalled) {
+      s->suppressAlreadyCalled = false;
+      return;
+    }
+    throw AlreadyCalledError();
+  }
+  s->called = true;
+  if (failure != nullptr) {
+    s->setFailure(std::move(*failure));
+  } else {
+    s->setValue(std::move(*value));
+  }
+  detail::runCallbacks(s);
+}
+
+void Deferred::callback(Value result) {
+  switch (detail::ValueAccess::special(result)) {
+    case 1: {
+      Failure failure =
+          std::move(detail::ValueAccess::unchecked<Failure>(result));
+      startRun(nullptr, &failure);
+      return;
+    }
+    case 2:
+      throw NestedDeferredError();
+    default:
+      startRun(&result, nullptr);
+  }
+}
+
+void Deferred::errback(Failure failure) { startRun(nullptr, &failure); }
+
+void Deferred::errback() { errback(Failure::current()); }
+
+Deferred& Deferred::stepAdded() {
+  if (state_->called) detail::runCallbacks(state_);
+  return *this;
+}
+
+Deferred& Deferred::chainDeferred(Deferred other) {
+  detail::setChainedTo(other.state_, state_);
+  Deferred forErrors = other;
+  return addCallbacks(
+      [target = std::move(other)](Value result) mutable {
+        target.callback(std::move(result));
+      },
+      [target = std::move(forErrors)](Failure failure) mutable {
+        target.errback(std::move(failure));
+      });
+}
+
+void Deferred::pause() noexcept { ++state_->paused; }
+
+void Deferred::unpause() {
+  --state_->paused;
+  if (state_->paused != 0) return;
+  if (state_->called) detail::runCallbacks(state_);
+}
+
+void Deferred::cancel() {
+  Deferred target = *this;
+  // Forwarding to the Deferred we wait on is a tail call: loop instead.
+  while (target.state_->called) {
+    if (target.state_->kind != ResultKind::Deferred) return;
+    detail::retain(target.state_->inner);
+    target = Deferred(Adopt{}, target.state_->inner);
+  }
+  DeferredState* s = target.state_;
+  if (s->canceller) {
+    s->canceller(target);
+  } else {
+    // Eat the result the real operation will eventually deliver.
+    s->suppressAlreadyCalled = true;
+  }
+  if (!s->called) target.errback(CancelledError());
+}
+
+bool Deferred::called() const noexcept { return state_->called; }
+
+bool Deferred::hasResult() const noexcept {
+  return state_->called && state_->kind != ResultKind::Deferred;
+}
+
+bool Deferred::isFailure() const noexcept {
+  return state_->kind == ResultKind::Failure;
+}
+
+bool Deferred::isWaiting() const noexcept {
+  return state_->kind == ResultKind::Deferred;
+}
+
+int Deferred::paused() const noexcept { return state_->paused; }
+
+const Value& Deferred::result() const noexcept {
+  static const Value null;
+  return state_->kind == ResultKind::Value ? state_->value : null;
+}
+
+const Failure* Deferred::failure() const noexcept {
+  return state_->kind == ResultKind::Failure ? &state_->failure : nullptr;
+}
+
+std::optional<Deferred> Deferred::waitingOn() const {
+  if (state_->kind != ResultKind::Deferred) return std::nullopt;
+  detail::retain(state_->inner);
+  return Deferred(Adopt{}, state_->inner);
+}
+
+std::optional<Deferred> Deferred::chainedTo() const {
+  DeferredState* target = state_->chainedTo;
+  if (target == nullptr || target->dead) return std::nullopt;
+  detail::retain(target);
+  return Deferred(Adopt{}, target);
+}
+
+std::size_t Deferred::pendingSteps() const noexcept {
+  return state_->steps.size();
+}
+
+Deferred succeed(Value result) {
+  Deferred d;
+  d.callback(std::move(result));
+  return d;
+}
+
+Deferred fail(Failure failure) {
+  Deferred d;
+  d.errback(std::move(failure));
+  return d;
+}
+
+UnhandledErrorSink setUnhandledErrorSink(UnhandledErrorSink sink) {
+  UnhandledErrorSink previous = std::move(detail::sinkSlot());
+  detail::sinkSlot() =
+      sink ? std::move(sink) : UnhandledErrorSink(&detail::defaultSink);
+  return previous;
+}
+
+}  // namespace deferred

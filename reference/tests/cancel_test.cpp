@@ -1,0 +1,150 @@
+// Deferred::cancel(): cancellers, CancelledError, suppression of the late
+// result, forwarding to the Deferred being waited on.
+#include <deferred/deferred.h>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "recorder.h"
+
+using deferred::AlreadyCalledError;
+using deferred::CancelledError;
+using deferred::Deferred;
+using deferred::Failure;
+using deferred::Value;
+using deferred_test::Log;
+
+namespace {
+struct Cancel : ::testing::Test {
+  void SetUp() override {
+    previous = deferred::setUnhandledErrorSink([](const Failure&) {});
+  }
+  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
+  deferred::UnhandledErrorSink previous;
+};
+
+auto recordFailure(Log& log) {
+  return [&log](const Failure& f) {
+    log.push_back(f.check<CancelledError>() ? "cancelled" : "failure " + f.toString());
+  };
+}
+}  // namespace
+
+TEST_F(Cancel, WithoutCancellerErrbacksCancelledError) {
+  Log log;
+  Deferred d;
+  d.addCallbacks([&](Value) { log.push_back("callback"); }, recordFailure(log));
+  d.cancel();
+  EXPECT_EQ(log, (Log{"cancelled"}));
+  EXPECT_TRUE(d.called());
+}
+
+TEST_F(Cancel, LateResultAfterCancelIsSwallowedOnce) {
+  Log log;
+  Deferred d;
+  d.addErrback(recordFailure(log));
+  d.cancel();
+  EXPECT_NO_THROW(d.callback(1));  // the real operation finishing: ignored
+  EXPECT_THROW(d.callback(2), AlreadyCalledError);
+  EXPECT_EQ(log, (Log{"cancelled"}));
+  EXPECT_TRUE(d.result().isNull());
+}
+
+TEST_F(Cancel, LateErrbackAfterCancelIsSwallowedToo) {
+  Deferred d;
+  d.addErrback([](const Failure&) {});
+  d.cancel();
+  EXPECT_NO_THROW(d.errback(std::runtime_error("late")));
+  EXPECT_THROW(d.errback(std::runtime_error("later")), AlreadyCalledError);
+}
+
+TEST_F(Cancel, CancellerReceivesTheDeferred) {
+  Log log;
+  Deferred* seen = nullptr;
+  Deferred d([&](Deferred& self) {
+    log.push_back("canceller");
+    seen = &self;
+  });
+  d.addErrback(recordFailure(log));
+  d.cancel();
+  ASSERT_NE(seen, nullptr);
+  EXPECT_TRUE(seen->sameAs(d));
+  EXPECT_EQ(log, (Log{"canceller", "cancelled"}));
+  // With a canceller there is no suppression of a late result.
+  EXPECT_THROW(d.callback(1), AlreadyCalledError);
+}
+
+TEST_F(Cancel, CancellerThatFiresPreventsCancelledError) {
+  Log log;
+  Deferred d([&](Deferred& self) { self.errback(std::runtime_error("custom")); });
+  d.addErrback(recordFailure(log));
+  d.cancel();
+  EXPECT_EQ(log, (Log{"failure std::runtime_error: custom"}));
+
+  Log log2;
+  Deferred e([](Deferred& self) { self.callback(std::string("fallback")); });
+  e.addCallback([&](const std::string& s) { log2.push_back(s); });
+  e.cancel();
+  EXPECT_EQ(log2, (Log{"fallback"}));
+}
+
+TEST_F(Cancel, CancellerExceptionPropagates) {
+  Deferred d([](Deferred&) { throw std::runtime_error("canceller broke"); });
+  EXPECT_THROW(d.cancel(), std::runtime_error);
+  EXPECT_FALSE(d.called());
+}
+
+TEST_F(Cancel, CancellingFiredDeferredDoesNothing) {
+  Log log;
+  int cancellerCalls = 0;
+  Deferred d([&](Deferred&) { ++cancellerCalls; });
+  d.callback(1);
+  d.cancel();
+  EXPECT_EQ(cancellerCalls, 0);
+  EXPECT_EQ(d.result().get<int>(), 1);
+  Deferred e;
+  e.callback(2);
+  e.cancel();
+  EXPECT_NO_THROW(e.cancel());
+  EXPECT_EQ(e.result().get<int>(), 2);
+}
+
+TEST_F(Cancel, WaitingDeferredForwardsCancelToInner) {
+  Log log;
+  Deferred inner([&](Deferred&) { log.push_back("inner canceller"); });
+  Deferred outer([&](Deferred&) { log.push_back("outer canceller"); });
+  outer.addCallback([&](Value) { return inner; })
+      .addCallbacks([&](Value) { log.push_back("outer callback"); }, recordFailure(log));
+  outer.callback();
+  outer.cancel();
+  EXPECT_EQ(log, (Log{"inner canceller", "cancelled"}));
+  EXPECT_TRUE(inner.result().isNull());  // consumed by outer
+}
+
+TEST_F(Cancel, ForwardingGoesThroughSeveralLevels) {
+  Log log;
+  Deferred a;
+  Deferred b;
+  Deferred c([&](Deferred&) { log.push_back("c canceller"); });
+  a.addCallback([&](Value) { return b; }).addErrback(recordFailure(log));
+  b.addCallback([&](Value) { return c; });
+  a.callback();
+  b.callback();
+  a.cancel();
+  EXPECT_EQ(log, (Log{"c canceller", "cancelled"}));
+}
+
+TEST_F(Cancel, SecondCancelAfterCancellerFiredDoesNothing) {
+  // Once the canceller has fired the Deferred, a second cancel() does nothing.
+  Log log;
+  int calls = 0;
+  Deferred d([&](Deferred& self) {
+    if (++calls == 1) self.errback(std::runtime_error("from canceller"));
+  });
+  d.addErrback(recordFailure(log));
+  d.cancel();
+  d.cancel();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(log, (Log{"failure std::runtime_error: from canceller"}));
+}
