@@ -228,12 +228,12 @@ class Run {
   struct Handler {
     Run* run;
     const json* spec;
-    Value operator()(Value result) const { return run->call(*spec, &result, nullptr); }
+    Value operator()(Value&& result) const { return run->call(*spec, &result, nullptr); }
   };
   struct HandlerWithArgs {
     Run* run;
     const json* spec;
-    Value operator()(Value result, const json& args) const {
+    Value operator()(Value&& result, const json& args) const {
       return run->call(*spec, &result, &args);
     }
   };

@@ -99,6 +99,33 @@ void moveResult(DeferredState* from, DeferredState* to) noexcept {
   if (oldInner != nullptr) releaseState(oldInner);
 }
 
+// `to` takes the result of `from`, whose handler is running with it as its
+// argument. A result that cannot be copied, or that the handler took by
+// value, becomes a TypeMismatchError.
+void copyRunningResult(const DeferredState* from, DeferredState* to) noexcept {
+  try {
+    if (from->argumentOwnedByHandler) {
+      throw TypeMismatchError(
+          "the result of the Deferred returned by this handler belongs to a "
+          "handler of that Deferred that is running and took it by value; "
+          "take it by reference to share it");
+    }
+    if (from->inFlight != nullptr) {
+      to->setValue(from->inFlight->copy());
+    } else if (from->kind == ResultKind::Failure) {
+      to->setFailure(Failure(from->failure));
+    } else {
+      to->setValue(from->value.copy());
+    }
+  } catch (Failure& failure) {
+    to->setFailure(std::move(failure));
+  } catch (const std::exception& error) {
+    to->setFailure(FailureAccess::fromCaught(error));
+  } catch (...) {
+    to->setFailure(FailureAccess::fromCaughtUnknown());
+  }
+}
+
 }  // namespace
 
 void releaseState(DeferredState* state) noexcept {
@@ -198,6 +225,12 @@ void runCallbacks(DeferredState* self) {
           continuation.callback = Handler(Continuation(current));
           inner->steps.push(std::move(continuation));
           break;
+        } else if (inner->running) {
+          // Its handler is running with that result as argument: Twisted
+          // gives both the same object; we give this chain a copy.
+          current->inner = nullptr;
+          copyRunningResult(inner, current);
+          releaseState(inner);
         } else {
           // It has a result: take it.
           current->inner = nullptr;

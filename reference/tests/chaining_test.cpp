@@ -219,3 +219,55 @@ TEST_F(Chaining, InnerFiredFromWithinAnotherHandler) {
   trigger.callback(6);
   EXPECT_EQ(log, (Log{"trigger", "outer 6", "trigger done"}));
 }
+
+// A handler of `inner` fires `outer`, whose handler returns `inner`: outer
+// takes the result inner's running handler received (Twisted 22.4 gives
+// outer that object; spec case chaining.inner-running-handler).
+TEST_F(Chaining, OuterTakesResultOfInnerWhoseHandlerIsRunning) {
+  Deferred outer;
+  Deferred inner;
+  outer.addCallback([&](Value) { return inner; });
+  inner.callback(1);
+  inner.addCallback([&](const Value& v) {
+    outer.callback(Value());
+    EXPECT_EQ(v.get<int>(), 1);  // the handler's own argument is intact
+    return std::string("from inner's handler");
+  });
+  ASSERT_TRUE(outer.hasResult());
+  EXPECT_EQ(outer.result().get<int>(), 1);
+  EXPECT_EQ(inner.result().get<std::string>(), "from inner's handler");
+}
+
+TEST_F(Chaining, RunningTypedHandlerResultIsCopiedNotMoved) {
+  Deferred outer;
+  Deferred inner;
+  outer.addCallback([&](Value) { return inner; });
+  inner.callback(std::string("payload"));
+  inner.addCallback([&](const std::string& s) {
+    outer.callback(Value());
+    EXPECT_EQ(s, "payload");
+  });
+  EXPECT_EQ(outer.result().get<std::string>(), "payload");
+}
+
+TEST_F(Chaining, RunningErrbackFailureIsShared) {
+  Deferred outer;
+  Deferred inner;
+  outer.addCallback([&](Value) { return inner; });
+  inner.errback(std::runtime_error("boom"));
+  inner.addErrback([&](const Failure&) { outer.callback(Value()); });
+  ASSERT_NE(outer.failure(), nullptr);
+  EXPECT_TRUE(outer.failure()->check<std::runtime_error>().has_value());
+  EXPECT_TRUE(inner.hasResult());
+  EXPECT_FALSE(inner.isFailure());
+}
+
+TEST_F(Chaining, RunningByValueHandlerOwnsItsArgument) {
+  Deferred outer;
+  Deferred inner;
+  outer.addCallback([&](Value) { return inner; });
+  inner.callback(1);
+  inner.addCallback([&](int) { outer.callback(Value()); });
+  ASSERT_NE(outer.failure(), nullptr);
+  EXPECT_TRUE(outer.failure()->check<deferred::TypeMismatchError>().has_value());
+}

@@ -140,6 +140,12 @@ struct DeferredState {
   bool dead = false;             // strong reached zero
   Value value;
   Failure failure;
+  // While a handler runs, where its argument is, so that a Deferred taking
+  // this one's result meanwhile can copy it (Twisted hands both the same
+  // object): `inFlight` when the result was moved into a Value for it; gone
+  // when the handler took it by value (it owns it now).
+  Value* inFlight = nullptr;
+  bool argumentOwnedByHandler = false;
   DeferredState* inner = nullptr;      // owning; set when kind == Deferred
   DeferredState* chainedTo = nullptr;  // weak
   StepQueue steps;
@@ -383,6 +389,21 @@ struct FailureCapture {
   static void currentUnknown(DeferredState& state);
 };
 
+// Publishes where a handler's argument is for the duration of the call.
+struct InFlight {
+  DeferredState& state;
+  InFlight(DeferredState& s, Value* argument, bool owned) noexcept : state(s) {
+    state.inFlight = argument;
+    state.argumentOwnedByHandler = owned;
+  }
+  ~InFlight() {
+    state.inFlight = nullptr;
+    state.argumentOwnedByHandler = false;
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+};
+
 // Runs one handler against the current result and stores what it returns
 // or throws. Only the handler's own throw costs an exception.
 template <class H>
@@ -395,6 +416,7 @@ void runHandler(H& handler, DeferredState& state) {
       deliver(state, [&]() -> decltype(auto) { return Call::call(handler); });
     } else if constexpr (std::is_same_v<D, Value>) {
       Value argument = state.takeAsValue();
+      InFlight guard{state, &argument, !std::is_reference_v<P>};
       deliver(state, [&]() -> decltype(auto) {
         return Call::call(handler, forwardAs<P>(argument));
       });
@@ -403,6 +425,7 @@ void runHandler(H& handler, DeferredState& state) {
         state.setFailure(mismatchFailure(typeid(Failure), state));
         return;
       }
+      InFlight guard{state, nullptr, !std::is_reference_v<P>};
       deliver(state, [&]() -> decltype(auto) {
         return Call::call(handler, forwardAs<P>(state.failure));
       });
@@ -414,6 +437,7 @@ void runHandler(H& handler, DeferredState& state) {
         state.setFailure(mismatchFailure(typeid(D), state));
         return;
       }
+      InFlight guard{state, nullptr, !std::is_reference_v<P>};
       deliver(state, [&]() -> decltype(auto) {
         return Call::call(handler, forwardAs<P>(*argument));
       });
