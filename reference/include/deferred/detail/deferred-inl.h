@@ -197,7 +197,11 @@ struct DeferredState {
         return;
       }
       default: {
-        Value keep(std::move(v));  // may alias `value`
+        if (kind == ResultKind::Value) {  // the hot path: nothing to drop
+          value = std::move(v);
+          return;
+        }
+        Value keep(std::move(v));  // may live in the result being dropped
         dropOldResult();
         value = std::move(keep);
         kind = ResultKind::Value;
@@ -215,7 +219,11 @@ struct DeferredState {
       Deferred d(std::forward<Arg>(returned));
       setDeferred(std::exchange(d.state_, nullptr));
     } else if constexpr (std::is_same_v<D, Value>) {
-      setValue(Value(std::forward<Arg>(returned)));
+      if constexpr (std::is_same_v<Arg, Value>) {
+        setValue(std::move(returned));  // no temporary: it is ours already
+      } else {
+        setValue(Value(std::forward<Arg>(returned)));
+      }
     } else if constexpr (std::is_reference_v<R>) {
       // May refer into the current value: copy it out first.
       Value keep(std::forward<Arg>(returned));
@@ -414,6 +422,18 @@ void runHandler(H& handler, DeferredState& state) {
   try {
     if constexpr (std::is_same_v<P, NoParam>) {
       deliver(state, [&]() -> decltype(auto) { return Call::call(handler); });
+    } else if constexpr (std::is_same_v<P, Value>) {
+      // Taken by value: the handler owns the result; move it straight in.
+      InFlight guard{state, nullptr, true};
+      if (state.kind == ResultKind::Value) {
+        deliver(state, [&]() -> decltype(auto) {
+          return Call::call(handler, std::move(state.value));
+        });
+      } else {
+        deliver(state, [&]() -> decltype(auto) {
+          return Call::call(handler, Value(std::move(state.failure)));
+        });
+      }
     } else if constexpr (std::is_same_v<D, Value>) {
       Value argument = state.takeAsValue();
       InFlight guard{state, &argument, !std::is_reference_v<P>};
