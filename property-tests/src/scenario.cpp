@@ -141,10 +141,15 @@ json Renderer::body(const std::vector<RawAction>& actions, char pos, int owner) 
         break;
       }
       case A_returnDeferred: {
-        if (!(pos == 'c' || pos == 'e' || pos == 'b') || owner < 0) break;
+        // Handlers return a later Deferred (no cycles); maybeDeferred's
+        // function (pos 'f', no owner) may return any existing one, which
+        // maybeDeferred must then return as is.
+        const bool handler_pos = (pos == 'c' || pos == 'e' || pos == 'b') && owner >= 0;
+        if (!handler_pos && pos != 'f') break;
         int d = pick(a.a, n, [&](int i) {
           const auto& x = defs[static_cast<std::size_t>(i)];
-          return i > owner && !x.aggregate && (opt_.return_pending || x.prefired);
+          // An alias would hide a cycle behind a later index.
+          return i > owner && !x.aggregate && x.alias_of < 0 && (opt_.return_pending || x.prefired);
         });
         if (d < 0) break;
         out.push_back(json{{"returnDeferred", defs[static_cast<std::size_t>(d)].name}});
@@ -323,8 +328,11 @@ void Renderer::step(const RawStep& s, json& program) {
       std::set<int> seen;
       for (auto m : s.members) {
         int d = resolve(m);
-        if (d < 0 || seen.count(d) || seen.size() >= 4) continue;
-        seen.insert(d);
+        if (d < 0) continue;
+        const int same = defs[static_cast<std::size_t>(d)].alias_of;
+        const int canonical = same >= 0 ? same : d;
+        if (seen.count(canonical) || seen.size() >= 4) continue;
+        seen.insert(canonical);
         members.push_back(name(d));
       }
       st = json{{"op", gather ? "gatherResults" : "DeferredList"},
@@ -338,7 +346,14 @@ void Renderer::step(const RawStep& s, json& program) {
     case S_maybeDeferred: {
       if (!features_.has("maybe-deferred")) return;
       json h = handler(s.h1, 'f', -1);
+      int returned = -1;
+      if (!h["do"].empty() && h["do"].back().contains("returnDeferred")) {
+        const auto& target = h["do"].back()["returnDeferred"];
+        for (int i = 0; i < n; ++i)
+          if (defs[static_cast<std::size_t>(i)].name == target) returned = i;
+      }
       st = json{{"op", "maybeDeferred"}, {"name", create("d", false, true)}};
+      defs.back().alias_of = returned;
       for (auto it = h.begin(); it != h.end(); ++it) st[it.key()] = it.value();
       break;
     }

@@ -119,6 +119,7 @@ struct DeferredInfo {
   bool prefired = false;   // succeed / fail / maybeDeferred
   int firers = 0;
   int spare_pauses = 0;    // top-level pauses not yet matched by an unpause
+  int alias_of = -1;       // maybeDeferred returned this existing Deferred
 };
 
 // Renders raw steps to a program, appending to `program` and `defs`

@@ -90,6 +90,22 @@ struct ChainFrame {
 // null behind in `from` (the result is consumed).
 void moveResult(DeferredState* from, DeferredState* to) noexcept {
   DeferredState* oldInner = std::exchange(to->inner, nullptr);
+#if defined(DEFERRED_MUTANTS)
+  if (DEFERRED_MUTANT("inner-not-consumed")) {
+    to->kind = from->kind;
+    if (from->kind == ResultKind::Failure) {
+      to->failure = from->failure;
+    } else {
+      try {
+        to->value = from->value.copy();
+      } catch (...) {
+        to->value = std::move(from->value);
+      }
+    }
+    if (oldInner != nullptr) releaseState(oldInner);
+    return;
+  }
+#endif
   to->kind = from->kind;
   to->value = std::move(from->value);
   to->failure = std::move(from->failure);
@@ -163,10 +179,12 @@ Failure mismatchFailure(const std::type_info& expected,
 
 void FailureCapture::current(DeferredState& state,
                              const std::exception& error) {
+  if (DEFERRED_MUTANT("handler-raise-is-null")) return state.setNull();
   state.setFailure(FailureAccess::fromCaught(error));
 }
 
 void FailureCapture::currentUnknown(DeferredState& state) {
+  if (DEFERRED_MUTANT("handler-raise-is-null")) return state.setNull();
   state.setFailure(FailureAccess::fromCaughtUnknown());
 }
 
@@ -207,7 +225,19 @@ void runCallbacks(DeferredState* self) {
         // Steps never move, and the `running` guard keeps any other run of
         // this Deferred away, so the handler runs in place.
         current->running = true;
+#if defined(DEFERRED_MUTANTS)
+        std::optional<Failure> mutantSaved;
+        if (DEFERRED_MUTANT("errback-no-recovery") &&
+            current->kind == ResultKind::Failure) {
+          mutantSaved = current->failure;
+        }
+#endif
         handler(*current);
+#if defined(DEFERRED_MUTANTS)
+        if (mutantSaved && current->kind == ResultKind::Value) {
+          current->setFailure(std::move(*mutantSaved));
+        }
+#endif
         current->running = false;
       }
       StepQueue::finish(step);  // releases the captures now
@@ -252,7 +282,14 @@ void runCallbacks(DeferredState* self) {
 
 Deferred deferredFromValue(Value&& value) {
   // A Value holding a Deferred is that Deferred (maybeDeferred returns it as is).
-  if (Deferred* inner = value.getIf<Deferred>()) return std::move(*inner);
+  if (Deferred* inner = value.getIf<Deferred>()) {
+    if (DEFERRED_MUTANT("maybe-deferred-wraps")) {
+      Deferred wrapper;
+      Deferred(std::move(*inner)).chainDeferred(wrapper);
+      return wrapper;
+    }
+    return std::move(*inner);
+  }
   Deferred d;
   d.callback(std::move(value));
   return d;
@@ -275,6 +312,7 @@ void Deferred::startRun(Value* value, Failure* failure) {
       s->suppressAlreadyCalled = false;
       return;
     }
+    if (DEFERRED_MUTANT("already-called-ignored")) return;
     throw AlreadyCalledError();
   }
   s->called = true;
@@ -306,13 +344,29 @@ void Deferred::errback(Failure failure) { startRun(nullptr, &failure); }
 void Deferred::errback() { errback(Failure::current()); }
 
 Deferred& Deferred::stepAdded() {
-  if (state_->called) detail::runCallbacks(state_);
+  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
+    detail::runCallbacks(state_);
+  }
   return *this;
 }
 
 Deferred& Deferred::chainDeferred(Deferred other) {
   detail::setChainedTo(other.state_, state_);
   Deferred forErrors = other;
+#if defined(DEFERRED_MUTANTS)
+  if (DEFERRED_MUTANT("chain-deferred-keeps-result")) {
+    return addCallbacks(
+        [target = std::move(other)](Value result) mutable {
+          Value kept = result.copy();
+          target.callback(std::move(result));
+          return kept;
+        },
+        [target = std::move(forErrors)](Failure failure) mutable {
+          target.errback(Failure(failure));
+          return failure;
+        });
+  }
+#endif
   return addCallbacks(
       [target = std::move(other)](Value result) mutable {
         target.callback(std::move(result));
@@ -322,11 +376,16 @@ Deferred& Deferred::chainDeferred(Deferred other) {
       });
 }
 
-void Deferred::pause() noexcept { ++state_->paused; }
+void Deferred::pause() noexcept {
+  if (DEFERRED_MUTANT("pause-ignored")) return;
+  ++state_->paused;
+}
 
 void Deferred::unpause() {
+  if (DEFERRED_MUTANT("pause-ignored")) return;
   --state_->paused;
   if (state_->paused != 0) return;
+  if (DEFERRED_MUTANT("unpause-no-run")) return;
   if (state_->called) detail::runCallbacks(state_);
 }
 
@@ -335,13 +394,14 @@ void Deferred::cancel() {
   // Forwarding to the Deferred we wait on is a tail call: loop instead.
   while (target.state_->called) {
     if (target.state_->kind != ResultKind::Deferred) return;
+    if (DEFERRED_MUTANT("cancel-not-forwarded")) return;
     detail::retain(target.state_->inner);
     target = Deferred(Adopt{}, target.state_->inner);
   }
   DeferredState* s = target.state_;
-  if (s->canceller) {
+  if (s->canceller && !DEFERRED_MUTANT("canceller-skipped")) {
     s->canceller(target);
-  } else {
+  } else if (!DEFERRED_MUTANT("late-result-not-suppressed")) {
     // Eat the result the real operation will eventually deliver.
     s->suppressAlreadyCalled = true;
   }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "deferred/detail/function-inl.h"
+#include "deferred/detail/mutants.h"
 
 namespace deferred::detail {
 
@@ -361,6 +362,19 @@ struct HandlerCall<Bound<F, Extra...>> {
   using Parameter = ResultParameter<F, Extra...>;
   template <class... A>
   static decltype(auto) call(Bound<F, Extra...>& bound, A&&... result) {
+#if defined(DEFERRED_MUTANTS)
+    if constexpr ((std::is_default_constructible_v<Extra> && ...)) {
+      if (DEFERRED_MUTANT("extra-args-dropped")) {
+        std::tuple<Extra...> dropped{};
+        return std::apply(
+            [&](Extra&... extra) -> decltype(auto) {
+              return std::invoke(bound.function, std::forward<A>(result)...,
+                                 extra...);
+            },
+            dropped);
+      }
+    }
+#endif
     return std::apply(
         [&](Extra&... extra) -> decltype(auto) {
           return std::invoke(bound.function, std::forward<A>(result)...,
@@ -550,6 +564,15 @@ inline Deferred::~Deferred() {
 
 template <class Callback, class Errback>
 Deferred& Deferred::addCallbacks(Callback&& callback, Errback&& errback) {
+#if defined(DEFERRED_MUTANTS)
+  if (DEFERRED_MUTANT("addcallbacks-as-pair")) {
+    detail::emplaceStep(state_->steps, std::forward<Callback>(callback),
+                        passthru, false);
+    detail::emplaceStep(state_->steps, passthru,
+                        std::forward<Errback>(errback), false);
+    return stepAdded();
+  }
+#endif
   detail::emplaceStep(state_->steps, std::forward<Callback>(callback),
                       std::forward<Errback>(errback), false);
   return stepAdded();
@@ -580,12 +603,12 @@ template <class Handler, class... Extra>
 Deferred& Deferred::addBoth(Handler&& handler, Extra&&... extra) {
   if constexpr (sizeof...(Extra) == 0) {
     detail::emplaceStep(state_->steps, std::forward<Handler>(handler),
-                        passthru, true);
+                        passthru, !DEFERRED_MUTANT("addboth-success-only"));
   } else {
     detail::emplaceStep(
         state_->steps,
         withArgs(std::forward<Handler>(handler), std::forward<Extra>(extra)...),
-        passthru, true);
+        passthru, !DEFERRED_MUTANT("addboth-success-only"));
   }
   return stepAdded();
 }
