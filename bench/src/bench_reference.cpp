@@ -1,9 +1,9 @@
 // The bundled C++ reference (deferred::Deferred).
 //
-// DeferredList / gatherResults / coroutines: when the reference gains them,
-// fill in registerAggregates() below (a few lines each, the shape is the one
-// of bench_baseline.cpp / the Twisted driver) and drop the n/a lines.
+// Coroutines: when the reference gains them, fill in the await workloads in
+// registerAggregates() below and drop the n/a lines.
 #include <deferred/deferred.h>
+#include <deferred/list.h>
 
 #include <stdexcept>
 #include <vector>
@@ -167,13 +167,43 @@ void make(benchmark::State& st, std::int64_t n) {
   });
 }
 
+// --- aggregates: n members (made before timing); the timed region makes the
+// list over them and fires them.
+struct ListMembers {
+  std::vector<Deferred> members;
+};
+ListMembers makeListMembers(std::int64_t n) {
+  return ListMembers{std::vector<Deferred>(static_cast<std::size_t>(n))};
+}
+
+template <bool kReverse, bool kGather>
+bool aggregate(ListMembers& m, std::int64_t n) {
+  Deferred all = kGather ? deferred::gatherResults(m.members)
+                         : deferred::deferredList(m.members);
+  if constexpr (kReverse) {
+    for (std::size_t i = m.members.size(); i-- > 0;) m.members[i].callback(0);
+  } else {
+    for (Deferred& d : m.members) d.callback(0);
+  }
+  if (!all.hasResult()) return false;
+  if constexpr (kGather) {
+    return all.result().get<deferred::ValueList>().size() == static_cast<std::size_t>(n);
+  } else {
+    return all.result().get<deferred::ListResult>().size() == static_cast<std::size_t>(n);
+  }
+}
+
+template <bool kReverse, bool kGather>
+void aggregateWorkload(benchmark::State& st, std::int64_t n) {
+  bench::measure(st, n, [n] { return makeListMembers(n); },
+                 [n](ListMembers& m) { return aggregate<kReverse, kGather>(m, n); });
+}
+
 void registerAggregates(bench::Registry& r) {
-  // The reference has no DeferredList / gatherResults / coroutine support yet
-  // (reference/include/deferred/). Add them here when it does.
-  const char* why = "not in the reference yet (DeferredList, gatherResults, coroutines are being added)";
-  r.na("list", why);
-  r.na("list-reverse", why);
-  r.na("gather", why);
+  r.add("list", aggregateWorkload<false, false>);
+  r.add("list-reverse", aggregateWorkload<true, false>);
+  r.add("gather", aggregateWorkload<false, true>);
+  const char* why = "not in the reference yet (coroutines)";
   r.na("await", why);
   r.na("await-later", why);
 }

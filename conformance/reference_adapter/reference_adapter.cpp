@@ -5,6 +5,7 @@
 #include "conformance/reference_adapter.h"
 
 #include <deferred/deferred.h>
+#include <deferred/list.h>
 
 #include <map>
 #include <stdexcept>
@@ -74,6 +75,7 @@ bool failureIs(const Failure& failure, const std::string& type) {
   if (type == "CancelledError") return failure.check<deferred::CancelledError>().has_value();
   if (type == "AlreadyCalledError") return failure.check<deferred::AlreadyCalledError>().has_value();
   if (type == "SelfChainError") return failure.check<deferred::SelfChainError>().has_value();
+  if (type == "FirstError") return failure.check<deferred::FirstError>().has_value();
   throw ProgramError("unknown error type '" + type + "'");
 }
 
@@ -88,6 +90,8 @@ json encodeFailure(const Failure& failure) {
     return {{"$failure", "CancelledError"}};
   } catch (const deferred::SelfChainError&) {
     return {{"$failure", "SelfChainError"}};
+  } catch (const deferred::FirstError& e) {
+    return {{"$failure", "FirstError"}, {"index", e.index()}, {"sub", encodeFailure(e.subFailure())}};
   } catch (...) {
   }
   return {{"$failure", "Other:" + failure.typeName()}, {"message", failure.message()}};
@@ -150,6 +154,20 @@ class Run {
     if (const json* j = value.getIf<json>()) return *j;
     if (const Failure* f = value.getIf<Failure>()) return encodeFailure(*f);
     if (const Deferred* d = value.getIf<Deferred>()) return {{"$deferred", nameOf(*d)}};
+    // Twisted's tuples and lists are JSON lists.
+    if (const auto* list = value.getIf<deferred::ListResult>()) {
+      json out = json::array();
+      for (const deferred::ListEntry& e : *list) out.push_back({e.success, encode(e.result)});
+      return out;
+    }
+    if (const auto* first = value.getIf<deferred::FirstResult>()) {
+      return {encode(first->result), first->index};
+    }
+    if (const auto* values = value.getIf<deferred::ValueList>()) {
+      json out = json::array();
+      for (const Value& v : *values) out.push_back(encode(v));
+      return out;
+    }
     return {{"$unencodable", value.typeName()}};
   }
 
@@ -256,6 +274,26 @@ class Run {
     }
   }
 
+  std::vector<Deferred> members(const json& s) {
+    const json& names = field(s, "members");
+    if (!names.is_array()) throw ProgramError("field 'members' must be a list of names");
+    std::vector<Deferred> out;
+    for (const json& name : names) {
+      if (!name.is_string()) throw ProgramError("field 'members' must be a list of names");
+      auto it = deferreds.find(name.get<std::string>());
+      if (it == deferreds.end()) throw ProgramError("no Deferred named '" + name.get<std::string>() + "'");
+      out.push_back(it->second);
+    }
+    return out;
+  }
+
+  static bool flag(const json& s, const char* name) {
+    auto it = s.find(name);
+    if (it == s.end()) return false;
+    if (!it->is_boolean()) throw ProgramError(std::string("field '") + name + "' must be true or false");
+    return it->get<bool>();
+  }
+
   void step(const json& s) {
     const std::string op = stringField(s, "op");
     if (op == "new") {
@@ -289,6 +327,14 @@ class Run {
       addHandler(cb, [&](auto&& callback) {
         addHandler(eb, [&](auto&& errback) { d.addCallbacks(std::move(callback), std::move(errback)); });
       });
+    } else if (op == "DeferredList") {
+      deferred::ListOptions options;
+      options.fireOnOneCallback = flag(s, "fireOnOneCallback");
+      options.fireOnOneErrback = flag(s, "fireOnOneErrback");
+      options.consumeErrors = flag(s, "consumeErrors");
+      define(s, deferred::deferredList(members(s), options));
+    } else if (op == "gatherResults") {
+      define(s, deferred::gatherResults(members(s), flag(s, "consumeErrors")));
     } else if (op == "chainDeferred") {
       Deferred other = lookup(s, "to");
       lookup(s).chainDeferred(std::move(other));
@@ -348,7 +394,8 @@ class ReferenceImplementation final : public Implementation {
             "c++",
             "",
             {"core", "synchronous", "final-state", "extra-args", "pause", "cancel",
-             "chain-deferred", "maybe-deferred", "unhandled-error", "self-chain-error"}};
+             "chain-deferred", "maybe-deferred", "unhandled-error", "self-chain-error",
+             "deferred-list", "gather"}};
   }
 
   Outcome run(const std::string& /*case_id*/, const json& program) override {

@@ -392,7 +392,13 @@ void Deferred::unpause() {
 void Deferred::cancel() {
   Deferred target = *this;
   // Forwarding to the Deferred we wait on is a tail call: loop instead.
-  while (target.state_->called) {
+  for (;;) {
+    DeferredState* s = target.state_;
+    if (s->cancellerIsCancel) {
+      if (!s->called) s->canceller(target);
+      return;
+    }
+    if (!s->called) break;
     if (target.state_->kind != ResultKind::Deferred) return;
     if (DEFERRED_MUTANT("cancel-not-forwarded")) return;
     detail::retain(target.state_->inner);

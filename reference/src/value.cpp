@@ -52,7 +52,7 @@ Value Value::copy() const {
     throw TypeMismatchError("Value::copy(): " + typeName() +
                             " is not copyable");
   }
-  vtable_->copy(result.buffer_, object());
+  vtable_->copy(result.buffer_, buffer_);  // the table finds the object
   result.vtable_ = vtable_;
   return result;
 }

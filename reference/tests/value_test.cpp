@@ -1,6 +1,8 @@
 #include <deferred/value.h>
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <memory>
 #include <string>
 
@@ -60,6 +62,19 @@ TEST(Value, CopyOfCopyableContent) {
   EXPECT_EQ(v.get<std::string>(), "abc");
   EXPECT_EQ(c.get<std::string>(), "abcd");
   EXPECT_TRUE(Value().copy().isNull());
+}
+
+// Objects too big for the inline buffer live on the heap; copying them must
+// copy the object, not the pointer to it (found by the DeferredList work).
+TEST(Value, CopyOfHeapStoredContent) {
+  using Big4 = std::array<std::string, 4>;
+  Big4 big{"a", "b", "c", "d"};
+  static_assert(sizeof(big) > 32);
+  Value v = big;
+  Value c = v.copy();
+  c.get<Big4>()[0] = "changed";
+  EXPECT_EQ(v.get<Big4>()[0], "a");
+  EXPECT_EQ(c.get<Big4>()[3], "d");
 }
 
 struct Big {

@@ -46,6 +46,7 @@ class Deferred;
 
 namespace detail {
 struct DeferredState;
+struct DeferredAccess;
 struct Step;
 template <class F, class... Extra>
 struct Bound;
@@ -262,6 +263,7 @@ public:
 
 private:
   friend struct detail::DeferredState;
+  friend struct detail::DeferredAccess;
   struct Adopt {};
   Deferred(Adopt, detail::DeferredState* state) noexcept : state_(state) {}
   Deferred& stepAdded();

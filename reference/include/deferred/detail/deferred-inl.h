@@ -137,6 +137,7 @@ struct DeferredState {
   bool called = false;
   bool running = false;  // a handler of this Deferred is executing
   bool suppressAlreadyCalled = false;
+  bool cancellerIsCancel = false;  // DeferredList: cancel() only calls it
   bool failureRecorded = false;  // Twisted's DebugInfo.failResult is set
   bool dead = false;             // strong reached zero
   Value value;
@@ -516,6 +517,46 @@ Step& emplaceStep(StepQueue& steps, Callback&& callback, Errback&& errback,
 }
 
 Deferred deferredFromValue(Value&& value);
+
+// Library-internal access to a Deferred's state (DeferredList and friends).
+struct DeferredAccess {
+  static DeferredState* state(const Deferred& d) noexcept { return d.state_; }
+  // A new handle on a live state (adds a reference).
+  static Deferred handle(DeferredState* state) noexcept {
+    retain(state);
+    return Deferred(Deferred::Adopt{}, state);
+  }
+  // cancel() on `d` will only call its canceller, and only while `d` has
+  // not been called (DeferredList.cancel overrides Deferred.cancel so).
+  static void cancellerIsCancel(Deferred& d) noexcept {
+    d.state_->cancellerIsCancel = true;
+  }
+};
+
+// A non-owning reference to a Deferred: keeps the memory, not the Deferred.
+class WeakDeferred {
+public:
+  explicit WeakDeferred(const Deferred& d) noexcept
+      : state_(DeferredAccess::state(d)) {
+    ++state_->weak;
+  }
+  WeakDeferred(WeakDeferred&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)) {}
+  WeakDeferred(const WeakDeferred&) = delete;
+  WeakDeferred& operator=(const WeakDeferred&) = delete;
+  WeakDeferred& operator=(WeakDeferred&&) = delete;
+  ~WeakDeferred() {
+    if (state_ != nullptr) releaseWeak(state_);
+  }
+  // The Deferred, if it still exists.
+  std::optional<Deferred> lock() const noexcept {
+    if (state_->dead) return std::nullopt;
+    return DeferredAccess::handle(state_);
+  }
+
+private:
+  DeferredState* state_;
+};
 
 }  // namespace deferred::detail
 

@@ -1,0 +1,156 @@
+#include "deferred/list.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace deferred {
+
+using detail::WeakDeferred;
+
+ValueList::ValueList(const ValueList& other) : std::vector<Value>() {
+  reserve(other.size());
+  for (const Value& v : other) push_back(v.copy());
+}
+
+ValueList& ValueList::operator=(const ValueList& other) {
+  if (this != &other) *this = ValueList(other);
+  return *this;
+}
+
+FirstError::FirstError(Failure subFailure, std::size_t index)
+    : Error("FirstError[#" + std::to_string(index) + ", " +
+            subFailure.toString() + "]"),
+      subFailure_(std::move(subFailure)),
+      index_(index) {}
+
+namespace {
+
+// What the list keeps while its members fire (Twisted's resultList and
+// finishedCount), and the list itself: members reach it through this.
+struct ListState {
+  unsigned references = 0;  // one per member step
+  Deferred list;
+  ListOptions options;
+  ListResult results;
+  std::size_t finished = 0;
+};
+
+// An owning reference to the ListState, one pointer wide so that a member's
+// step (this plus an index) is stored without an allocation.
+class ListRef {
+public:
+  explicit ListRef(ListState* state) noexcept : state_(state) { ++state_->references; }
+  ListRef(const ListRef& other) noexcept : ListRef(other.state_) {}
+  ListRef(ListRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  ListRef& operator=(const ListRef&) = delete;
+  ListRef& operator=(ListRef&&) = delete;
+  ~ListRef() {
+    if (state_ != nullptr && --state_->references == 0) delete state_;
+  }
+  ListState& operator*() const noexcept { return *state_; }
+  ListState* operator->() const noexcept { return state_; }
+
+private:
+  ListState* state_;
+};
+
+// The list's record of a member's value: a copy, or why there is none.
+Value recordOf(const Value& value) {
+  try {
+    return value.copy();
+  } catch (...) {
+    return Value(Failure::current());
+  }
+}
+
+// Twisted's DeferredList._cbDeferred, minus what the member's chain gets.
+void record(ListState& s, std::size_t index, bool succeeded, Value recorded,
+            const Failure* failure) {
+  Value forFirst;
+  if (!s.list.called() && succeeded && s.options.fireOnOneCallback) {
+    forFirst = recordOf(recorded);
+  }
+  s.results[index] = ListEntry(succeeded, std::move(recorded));
+  ++s.finished;
+  if (s.list.called()) return;
+  if (succeeded && s.options.fireOnOneCallback) {
+    s.list.callback(Value(FirstResult(std::move(forFirst), index)));
+  } else if (!succeeded && s.options.fireOnOneErrback) {
+    s.list.errback(Failure(FirstError(*failure, index)));
+  } else if (s.finished == s.results.size()) {
+    s.list.callback(Value(std::move(s.results)));
+  }
+}
+
+struct CancelMembers {
+  std::vector<WeakDeferred> members;
+  void operator()(Deferred&) {
+    for (const WeakDeferred& weak : members) {
+      std::optional<Deferred> member = weak.lock();
+      if (!member) continue;
+      try {
+        member->cancel();
+      } catch (...) {
+        std::string text = "Exception raised from user supplied canceller: " +
+                           Failure::current().toString() + "\n";
+        std::fputs(text.c_str(), stderr);
+      }
+    }
+  }
+};
+
+// Twisted adds _cbDeferred as both callback and errback of each member.
+struct MemberStep {
+  ListRef state;
+  std::size_t index;
+  Value operator()(Value&& result) const {
+    if (const Failure* failure = result.getIf<Failure>()) {
+      record(*state, index, false, Value(*failure), failure);
+      if (state->options.consumeErrors) return Value();
+    } else {
+      record(*state, index, true, recordOf(result), nullptr);
+    }
+    return std::move(result);
+  }
+};
+
+}  // namespace
+
+Deferred deferredList(std::vector<Deferred> members, ListOptions options) {
+  std::vector<WeakDeferred> weak;
+  weak.reserve(members.size());
+  for (const Deferred& m : members) weak.emplace_back(m);
+  Deferred list(CancelMembers{std::move(weak)});
+  detail::DeferredAccess::cancellerIsCancel(list);
+
+  // Owned by the member steps; with no members, by this function only.
+  ListRef state(new ListState);
+  state->list = list;
+  state->options = options;
+  state->results.resize(members.size());
+  if (members.empty() && !options.fireOnOneCallback) {
+    list.callback(Value(ListResult{}));
+  }
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    members[i].addBoth(MemberStep{state, i});
+  }
+  return list;
+}
+
+Deferred gatherResults(std::vector<Deferred> members, bool consumeErrors) {
+  ListOptions options;
+  options.fireOnOneErrback = true;
+  options.consumeErrors = consumeErrors;
+  Deferred d = deferredList(std::move(members), options);
+  d.addCallback([](ListResult&& results) {
+    ValueList values;
+    values.reserve(results.size());
+    for (ListEntry& entry : results) values.push_back(std::move(entry.result));
+    return values;
+  });
+  return d;
+}
+
+}  // namespace deferred
