@@ -72,12 +72,15 @@ void record(ListState& s, std::size_t index, bool succeeded, Value recorded,
   if (!s.list.called() && succeeded && s.options.fireOnOneCallback) {
     forFirst = recordOf(recorded);
   }
-  s.results[index] = ListEntry(succeeded, std::move(recorded));
+  const std::size_t slot =
+      DEFERRED_MUTANT("list-completion-order") ? s.finished : index;
+  s.results[slot] = ListEntry(succeeded, std::move(recorded));
   ++s.finished;
   if (s.list.called()) return;
   if (succeeded && s.options.fireOnOneCallback) {
     s.list.callback(Value(FirstResult(std::move(forFirst), index)));
-  } else if (!succeeded && s.options.fireOnOneErrback) {
+  } else if (!succeeded && s.options.fireOnOneErrback &&
+             !DEFERRED_MUTANT("fire-on-one-errback-ignored")) {
     s.list.errback(Failure(FirstError(*failure, index)));
   } else if (s.finished == s.results.size()) {
     s.list.callback(Value(std::move(s.results)));
@@ -108,7 +111,10 @@ struct MemberStep {
   Value operator()(Value&& result) const {
     if (const Failure* failure = result.getIf<Failure>()) {
       record(*state, index, false, Value(*failure), failure);
-      if (state->options.consumeErrors) return Value();
+      if (state->options.consumeErrors &&
+          !DEFERRED_MUTANT("consume-errors-ignored")) {
+        return Value();
+      }
     } else {
       record(*state, index, true, recordOf(result), nullptr);
     }
