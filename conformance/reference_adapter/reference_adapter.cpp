@@ -6,7 +6,9 @@
 
 #include <deferred/deferred.h>
 #include <deferred/list.h>
+#include <deferred/timeout.h>
 
+#include <memory>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -59,6 +61,7 @@ Failure makeFailure(const std::string& type, const std::string& message) {
   if (type == "CancelledError") return Failure(deferred::CancelledError());
   if (type == "AlreadyCalledError") return Failure(deferred::AlreadyCalledError());
   if (type == "SelfChainError") return Failure(deferred::SelfChainError());
+  if (type == "TimeoutError") return Failure(deferred::TimeoutError(0));
   throw ProgramError("cannot create an error of type '" + type + "'");
 }
 
@@ -76,6 +79,7 @@ bool failureIs(const Failure& failure, const std::string& type) {
   if (type == "AlreadyCalledError") return failure.check<deferred::AlreadyCalledError>().has_value();
   if (type == "SelfChainError") return failure.check<deferred::SelfChainError>().has_value();
   if (type == "FirstError") return failure.check<deferred::FirstError>().has_value();
+  if (type == "TimeoutError") return failure.check<deferred::TimeoutError>().has_value();
   throw ProgramError("unknown error type '" + type + "'");
 }
 
@@ -90,6 +94,8 @@ json encodeFailure(const Failure& failure) {
     return {{"$failure", "CancelledError"}};
   } catch (const deferred::SelfChainError&) {
     return {{"$failure", "SelfChainError"}};
+  } catch (const deferred::TimeoutError&) {
+    return {{"$failure", "TimeoutError"}};
   } catch (const deferred::FirstError& e) {
     return {{"$failure", "FirstError"}, {"index", e.index()}, {"sub", encodeFailure(e.subFailure())}};
   } catch (...) {
@@ -119,6 +125,8 @@ class Run {
  public:
   json trace = json::array();
   std::map<std::string, Deferred> deferreds;
+  // The case's deterministic clock (addTimeout, advance).
+  std::unique_ptr<deferred::ManualClock> clock = std::make_unique<deferred::ManualClock>();
   bool recording = true;
   std::string programError;  // set when a handler body could not be run
 
@@ -335,6 +343,23 @@ class Run {
       define(s, deferred::deferredList(members(s), options));
     } else if (op == "gatherResults") {
       define(s, deferred::gatherResults(members(s), flag(s, "consumeErrors")));
+    } else if (op == "addTimeout") {
+      Deferred& d = lookup(s);
+      const json& seconds = field(s, "seconds");
+      if (!seconds.is_number()) throw ProgramError("field 'seconds' must be a number");
+      deferred::OnTimeoutCancel convert;
+      if (auto h = s.find("onTimeoutCancel"); h != s.end()) {
+        if (h->contains("args")) throw ProgramError("onTimeoutCancel takes no args (it receives the timeout)");
+        convert = [this, handler = &*h, seconds](Value result, double) {
+          json args = json::array({seconds});
+          return call(*handler, &result, &args);
+        };
+      }
+      deferred::addTimeout(d, seconds.get<double>(), *clock, std::move(convert));
+    } else if (op == "advance") {
+      const json& seconds = field(s, "seconds");
+      if (!seconds.is_number()) throw ProgramError("field 'seconds' must be a number");
+      clock->advance(seconds.get<double>());
     } else if (op == "chainDeferred") {
       Deferred other = lookup(s, "to");
       lookup(s).chainDeferred(std::move(other));
@@ -395,7 +420,7 @@ class ReferenceImplementation final : public Implementation {
             "",
             {"core", "synchronous", "final-state", "extra-args", "pause", "cancel",
              "chain-deferred", "maybe-deferred", "unhandled-error", "self-chain-error",
-             "deferred-list", "gather"}};
+             "deferred-list", "gather", "timeout"}};
   }
 
   Outcome run(const std::string& /*case_id*/, const json& program) override {
@@ -410,6 +435,7 @@ class ReferenceImplementation final : public Implementation {
     // Tear down without recording: only drops inside the program are observed.
     run.recording = false;
     run.deferreds.clear();
+    run.clock.reset();  // pending timers hold Deferreds too
     deferred::setUnhandledErrorSink(std::move(previous));
     currentRun = nullptr;
     return outcome;
