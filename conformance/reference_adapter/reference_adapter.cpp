@@ -6,10 +6,14 @@
 
 #include <deferred/deferred.h>
 #include <deferred/list.h>
+#include <deferred/lock.h>
+#include <deferred/queue.h>
 #include <deferred/timeout.h>
 
 #include <memory>
 #include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -62,6 +66,8 @@ Failure makeFailure(const std::string& type, const std::string& message) {
   if (type == "AlreadyCalledError") return Failure(deferred::AlreadyCalledError());
   if (type == "SelfChainError") return Failure(deferred::SelfChainError());
   if (type == "TimeoutError") return Failure(deferred::TimeoutError(0));
+  if (type == "QueueOverflow") return Failure(deferred::QueueOverflow());
+  if (type == "QueueUnderflow") return Failure(deferred::QueueUnderflow());
   throw ProgramError("cannot create an error of type '" + type + "'");
 }
 
@@ -80,6 +86,8 @@ bool failureIs(const Failure& failure, const std::string& type) {
   if (type == "SelfChainError") return failure.check<deferred::SelfChainError>().has_value();
   if (type == "FirstError") return failure.check<deferred::FirstError>().has_value();
   if (type == "TimeoutError") return failure.check<deferred::TimeoutError>().has_value();
+  if (type == "QueueOverflow") return failure.check<deferred::QueueOverflow>().has_value();
+  if (type == "QueueUnderflow") return failure.check<deferred::QueueUnderflow>().has_value();
   throw ProgramError("unknown error type '" + type + "'");
 }
 
@@ -96,6 +104,10 @@ json encodeFailure(const Failure& failure) {
     return {{"$failure", "SelfChainError"}};
   } catch (const deferred::TimeoutError&) {
     return {{"$failure", "TimeoutError"}};
+  } catch (const deferred::QueueOverflow&) {
+    return {{"$failure", "QueueOverflow"}};
+  } catch (const deferred::QueueUnderflow&) {
+    return {{"$failure", "QueueUnderflow"}};
   } catch (const deferred::FirstError& e) {
     return {{"$failure", "FirstError"}, {"index", e.index()}, {"sub", encodeFailure(e.subFailure())}};
   } catch (...) {
@@ -137,10 +149,52 @@ class Run {
     return it->second;
   }
 
-  void define(const json& step, Deferred d) {
+  // Locks and semaphores (a DeferredLock is a DeferredSemaphore), and queues.
+  std::map<std::string, deferred::DeferredSemaphore> primitives;
+  std::map<std::string, deferred::DeferredQueue> queues;
+  std::set<std::string> lockNames;  // the primitives that are DeferredLocks
+
+  std::string newName(const json& step) {
     std::string name = stringField(step, "name");
-    if (!deferreds.emplace(name, std::move(d)).second)
+    if (deferreds.count(name) || primitives.count(name) || queues.count(name))
       throw ProgramError("name '" + name + "' is already defined");
+    return name;
+  }
+
+  void define(const json& step, Deferred d) { deferreds.emplace(newName(step), std::move(d)); }
+
+  deferred::DeferredSemaphore& primitive(const json& step) {
+    std::string name = stringField(step, kTarget);
+    auto it = primitives.find(name);
+    if (it == primitives.end()) throw ProgramError("no DeferredLock or DeferredSemaphore named '" + name + "'");
+    return it->second;
+  }
+
+  deferred::DeferredQueue& queue(const json& step) {
+    std::string name = stringField(step, kTarget);
+    auto it = queues.find(name);
+    if (it == queues.end()) throw ProgramError("no DeferredQueue named '" + name + "'");
+    return it->second;
+  }
+
+  static std::optional<std::size_t> optionalCount(const json& step, const char* name) {
+    auto it = step.find(name);
+    if (it == step.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_integer() || it->get<long long>() < 0)
+      throw ProgramError(std::string("field '") + name + "' must be a count or null");
+    return static_cast<std::size_t>(it->get<long long>());
+  }
+
+  // A function run by maybeDeferred or DeferredLock.run: no received result.
+  Value callFunction(const json& s) {
+    auto args = s.find("args");
+    return call(s, nullptr, args != s.end() && !args->empty() ? &*args : nullptr);
+  }
+
+  json objectName(const deferred::DeferredSemaphore& p) const {
+    for (const auto& [name, candidate] : primitives)
+      if (candidate.sameAs(p)) return {{"$object", name}};
+    return {{"$object", nullptr}};
   }
 
   json nameOf(const Deferred& d) const {
@@ -168,6 +222,8 @@ class Run {
       for (const deferred::ListEntry& e : *list) out.push_back({e.success, encode(e.result)});
       return out;
     }
+    if (const auto* p = value.getIf<deferred::DeferredLock>()) return objectName(*p);
+    if (const auto* p = value.getIf<deferred::DeferredSemaphore>()) return objectName(*p);
     if (const auto* first = value.getIf<deferred::FirstResult>()) {
       return {encode(first->result), first->index};
     }
@@ -312,13 +368,7 @@ class Run {
     } else if (op == "fail") {
       define(s, deferred::fail(makeFailure(stringField(s, "error"), optionalString(s, "message"))));
     } else if (op == "maybeDeferred") {
-      auto args = s.find("args");
-      if (args != s.end() && !args->empty()) {
-        define(s, deferred::maybeDeferred(
-                      [this, &s](const json& a) { return call(s, nullptr, &a); }, *args));
-      } else {
-        define(s, deferred::maybeDeferred([this, &s] { return call(s, nullptr, nullptr); }));
-      }
+      define(s, deferred::maybeDeferred([this, &s] { return callFunction(s); }));
     } else if (op == "addCallback") {
       Deferred& d = lookup(s);
       addHandler(s, [&](auto&& h) { d.addCallback(std::move(h)); });
@@ -360,6 +410,28 @@ class Run {
       const json& seconds = field(s, "seconds");
       if (!seconds.is_number()) throw ProgramError("field 'seconds' must be a number");
       clock->advance(seconds.get<double>());
+    } else if (op == "DeferredLock") {
+      std::string name = newName(s);
+      primitives.emplace(name, deferred::DeferredLock());
+      lockNames.insert(name);
+    } else if (op == "DeferredSemaphore") {
+      const json& tokens = field(s, "tokens");
+      if (!tokens.is_number_integer()) throw ProgramError("field 'tokens' must be an integer");
+      std::string name = newName(s);
+      primitives.emplace(name, deferred::DeferredSemaphore(tokens.get<int>()));
+    } else if (op == "DeferredQueue") {
+      std::string name = newName(s);
+      queues.emplace(name, deferred::DeferredQueue(optionalCount(s, "size"), optionalCount(s, "backlog")));
+    } else if (op == "acquire") {
+      define(s, primitive(s).acquire());
+    } else if (op == "release") {
+      primitive(s).release();
+    } else if (op == "run") {
+      define(s, primitive(s).run([this, &s] { return callFunction(s); }));
+    } else if (op == "put") {
+      queue(s).put(decode(field(s, "value")));
+    } else if (op == "get") {
+      define(s, queue(s).get());
     } else if (op == "chainDeferred") {
       Deferred other = lookup(s, "to");
       lookup(s).chainDeferred(std::move(other));
@@ -404,6 +476,18 @@ class Run {
       if (userPauses > 0) state["paused"] = userPauses;
       states[name] = std::move(state);
     }
+    for (const auto& [name, p] : primitives) {
+      if (lockNames.count(name)) {
+        states[name] = {{"locked", p.tokens() == 0}, {"waiting", p.waiting()}};
+      } else {
+        states[name] = {{"tokens", p.tokens()}, {"limit", p.limit()}, {"waiting", p.waiting()}};
+      }
+    }
+    for (const auto& [name, q] : queues) {
+      json pending = json::array();
+      for (const Value& v : q.pending()) pending.push_back(encode(v));
+      states[name] = {{"pending", std::move(pending)}, {"waiting", q.waiting()}};
+    }
     return states;
   }
 };
@@ -420,7 +504,7 @@ class ReferenceImplementation final : public Implementation {
             "",
             {"core", "synchronous", "final-state", "extra-args", "pause", "cancel",
              "chain-deferred", "maybe-deferred", "unhandled-error", "self-chain-error",
-             "deferred-list", "gather", "timeout"}};
+             "deferred-list", "gather", "timeout", "lock", "semaphore", "queue"}};
   }
 
   Outcome run(const std::string& /*case_id*/, const json& program) override {
@@ -435,6 +519,8 @@ class ReferenceImplementation final : public Implementation {
     // Tear down without recording: only drops inside the program are observed.
     run.recording = false;
     run.deferreds.clear();
+    run.primitives.clear();
+    run.queues.clear();
     run.clock.reset();  // pending timers hold Deferreds too
     deferred::setUnhandledErrorSink(std::move(previous));
     currentRun = nullptr;

@@ -1,0 +1,66 @@
+#include "deferred/queue.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace deferred {
+
+struct DeferredQueue::State {
+  std::optional<std::size_t> size;
+  std::optional<std::size_t> backlog;
+  std::deque<Value> pending;
+  std::deque<Deferred> waiting;
+};
+
+namespace {
+
+// A waiting get()'s canceller: leave the queue (weakly: the queue holds it).
+struct LeaveQueue {
+  std::weak_ptr<DeferredQueue::State> state;
+  void operator()(Deferred& d) const;
+};
+
+}  // namespace
+
+DeferredQueue::DeferredQueue(std::optional<std::size_t> size,
+                             std::optional<std::size_t> backlog)
+    : state_(std::make_shared<State>(State{size, backlog, {}, {}})) {}
+
+void DeferredQueue::put(Value value) {
+  State& s = *state_;
+  if (!s.waiting.empty()) {
+    Deferred next = std::move(s.waiting.front());
+    s.waiting.pop_front();
+    next.callback(std::move(value));
+  } else if (!s.size || s.pending.size() < *s.size) {
+    s.pending.push_back(std::move(value));
+  } else {
+    throw QueueOverflow();
+  }
+}
+
+Deferred DeferredQueue::get() {
+  State& s = *state_;
+  if (!s.pending.empty()) {
+    Value first = std::move(s.pending.front());
+    s.pending.pop_front();
+    return succeed(std::move(first));
+  }
+  if (s.backlog && s.waiting.size() >= *s.backlog) throw QueueUnderflow();
+  Deferred d(LeaveQueue{state_});
+  s.waiting.push_back(d);
+  return d;
+}
+
+const std::deque<Value>& DeferredQueue::pending() const noexcept { return state_->pending; }
+
+std::size_t DeferredQueue::waiting() const noexcept { return state_->waiting.size(); }
+
+void LeaveQueue::operator()(Deferred& d) const {
+  if (auto s = state.lock()) {
+    auto it = std::find(s->waiting.begin(), s->waiting.end(), d);
+    if (it != s->waiting.end()) s->waiting.erase(it);
+  }
+}
+
+}  // namespace deferred
