@@ -5,6 +5,7 @@
 #include "conformance/reference_adapter.h"
 
 #include <deferred/deferred.h>
+#include <deferred/coroutine.h>
 #include <deferred/list.h>
 #include <deferred/lock.h>
 #include <deferred/queue.h>
@@ -358,6 +359,42 @@ class Run {
     return it->get<bool>();
   }
 
+  // A coroutine BODY as a real C++ coroutine: awaits what the body says.
+  Deferred runCoroutine(const json* body) {
+    try {
+      for (const json& action : *body) {
+        if (action.is_object() && action.value("op", "") == "await") {
+          Deferred target = lookup(action);
+          std::string label = stringField(action, "label");
+          Value got;
+          try {
+            got = co_await target;
+          } catch (...) {
+            got = Value(Failure::current());
+          }
+          trace.push_back({{"call", label}, {"arg", encode(got)}});
+          if (const Failure* f = got.getIf<Failure>()) {
+            bool caught = false;
+            if (auto c = action.find("catch"); c != action.end()) {
+              if (!c->is_array()) throw ProgramError("'catch' must be a list of error types");
+              for (const json& type : *c) caught = caught || failureIs(*f, type.get<std::string>());
+            }
+            if (!caught) f->raise();
+          }
+          continue;
+        }
+        try {
+          runAction(action, nullptr);
+        } catch (Return& r) {
+          co_return std::move(r.value);
+        }
+      }
+    } catch (const ProgramError& e) {
+      programError = e.what();
+    }
+    co_return Value();
+  }
+
   void step(const json& s) {
     const std::string op = stringField(s, "op");
     if (op == "new") {
@@ -432,6 +469,10 @@ class Run {
       queue(s).put(decode(field(s, "value")));
     } else if (op == "get") {
       define(s, queue(s).get());
+    } else if (op == "coroutine") {
+      const json& body = field(s, "body");
+      if (!body.is_array()) throw ProgramError("field 'body' must be a list of actions");
+      define(s, runCoroutine(&body));
     } else if (op == "chainDeferred") {
       Deferred other = lookup(s, "to");
       lookup(s).chainDeferred(std::move(other));
@@ -504,7 +545,7 @@ class ReferenceImplementation final : public Implementation {
             "",
             {"core", "synchronous", "final-state", "extra-args", "pause", "cancel",
              "chain-deferred", "maybe-deferred", "unhandled-error", "self-chain-error",
-             "deferred-list", "gather", "timeout", "lock", "semaphore", "queue"}};
+             "deferred-list", "gather", "timeout", "lock", "semaphore", "queue", "coroutine"}};
   }
 
   Outcome run(const std::string& /*case_id*/, const json& program) override {

@@ -394,10 +394,11 @@ void Deferred::cancel() {
   // Forwarding to the Deferred we wait on is a tail call: loop instead.
   for (;;) {
     DeferredState* s = target.state_;
-    if (s->cancellerIsCancel) {
-      if (!s->called) s->canceller(target);
+    if (s->cancellerIsCancel && !s->called) {
+      s->canceller(target);
       return;
     }
+    if (s->pendingOnlyCancel) return;
     if (!s->called) break;
     if (target.state_->kind != ResultKind::Deferred) return;
     if (DEFERRED_MUTANT("cancel-not-forwarded")) return;

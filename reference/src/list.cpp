@@ -129,7 +129,7 @@ Deferred deferredList(std::vector<Deferred> members, ListOptions options) {
   weak.reserve(members.size());
   for (const Deferred& m : members) weak.emplace_back(m);
   Deferred list(CancelMembers{std::move(weak)});
-  detail::DeferredAccess::cancellerIsCancel(list);
+  detail::DeferredAccess::cancellerIsCancel(list, /*onlyWhilePending=*/true);
 
   // Owned by the member steps; with no members, by this function only.
   ListRef state(new ListState);

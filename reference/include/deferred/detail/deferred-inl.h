@@ -137,7 +137,10 @@ struct DeferredState {
   bool called = false;
   bool running = false;  // a handler of this Deferred is executing
   bool suppressAlreadyCalled = false;
-  bool cancellerIsCancel = false;  // DeferredList: cancel() only calls it
+  // cancel() while pending only calls the canceller (no CancelledError);
+  // once called, `pendingOnlyCancel` makes cancel() do nothing at all.
+  bool cancellerIsCancel = false;  // DeferredList, coroutines
+  bool pendingOnlyCancel = false;  // DeferredList
   bool failureRecorded = false;  // Twisted's DebugInfo.failResult is set
   bool dead = false;             // strong reached zero
   Value value;
@@ -526,10 +529,19 @@ struct DeferredAccess {
     retain(state);
     return Deferred(Deferred::Adopt{}, state);
   }
-  // cancel() on `d` will only call its canceller, and only while `d` has
-  // not been called (DeferredList.cancel overrides Deferred.cancel so).
-  static void cancellerIsCancel(Deferred& d) noexcept {
+  // cancel() on `d` while it has no result will only call its canceller
+  // (a coroutine's canceller resumes it); with `onlyWhilePending`, cancel()
+  // after that does nothing at all (DeferredList.cancel overrides so).
+  static void cancellerIsCancel(Deferred& d, bool onlyWhilePending) noexcept {
     d.state_->cancellerIsCancel = true;
+    d.state_->pendingOnlyCancel = onlyWhilePending;
+  }
+  // The current value, to move out of (a coroutine awaiting a fired
+  // Deferred whose value cannot be copied).
+  static Value& value(Deferred& d) noexcept { return d.state_->value; }
+  // The current Failure no longer counts as unhandled (it was awaited).
+  static void markFailureHandled(Deferred& d) noexcept {
+    d.state_->failureRecorded = false;
   }
 };
 
