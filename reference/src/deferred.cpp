@@ -1,5 +1,6 @@
 #include "deferred/deferred.h"
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -11,10 +12,24 @@ namespace {
 
 // --- Unhandled errors ---------------------------------------------------------
 
+std::atomic<bool> debugMode{false};
+
+// The origin of the Deferred being reported, during a sink call.
+std::string& currentOrigin() {
+  thread_local std::string origin;
+  return origin;
+}
+
 void defaultSink(const Failure& failure) {
   std::string text = "Unhandled error in Deferred:\nFailure: " +
                      failure.toString() + "\n";
+  if (!currentOrigin().empty()) text += "(" + currentOrigin() + ")\n";
   std::fputs(text.c_str(), stderr);
+}
+
+std::string where(const std::source_location& at) {
+  return std::string(at.file_name()) + ":" + std::to_string(at.line()) +
+         " in " + at.function_name();
 }
 
 UnhandledErrorSink& sinkSlot() {
@@ -47,7 +62,9 @@ Graveyard& graveyard() {
 
 void dispose(DeferredState* state) noexcept {
   if (state->failureRecorded && state->kind == ResultKind::Failure) {
+    if (state->debug) currentOrigin() = state->debug->describe();
     reportUnhandled(state->failure);
+    currentOrigin().clear();
   }
   state->dead = true;
   state->steps.clear();
@@ -143,6 +160,12 @@ void copyRunningResult(const DeferredState* from, DeferredState* to) noexcept {
 }
 
 }  // namespace
+
+std::string DebugInfo::describe() const {
+  std::string text = "created at " + where(created);
+  if (hasFired) text += "; first fired at " + where(fired);
+  return text;
+}
 
 void releaseState(DeferredState* state) noexcept {
   if (--state->strong != 0) return;
@@ -303,9 +326,15 @@ using detail::DeferredState;
 using detail::ResultKind;
 using detail::StepQueue;
 
-Deferred::Deferred() : state_(new DeferredState) {}
+Deferred::Deferred(std::source_location where) : state_(new DeferredState) {
+  if (detail::debugMode.load(std::memory_order_relaxed)) {
+    state_->debug = std::make_unique<detail::DebugInfo>();
+    state_->debug->created = where;
+  }
+}
 
-void Deferred::startRun(Value* value, Failure* failure) {
+void Deferred::startRun(Value* value, Failure* failure,
+                        const std::source_location& where) {
   DeferredState* s = state_;
   if (s->called) {
     if (s->suppressAlreadyCalled) {
@@ -313,9 +342,18 @@ void Deferred::startRun(Value* value, Failure* failure) {
       return;
     }
     if (DEFERRED_MUTANT("already-called-ignored")) return;
+    if (s->debug) {
+      throw AlreadyCalledError("Deferred has already been called (" +
+                               s->debug->describe() + "); called again at " +
+                               detail::where(where));
+    }
     throw AlreadyCalledError();
   }
   s->called = true;
+  if (s->debug) {
+    s->debug->fired = where;
+    s->debug->hasFired = true;
+  }
   if (failure != nullptr) {
     s->setFailure(std::move(*failure));
   } else {
@@ -324,24 +362,28 @@ void Deferred::startRun(Value* value, Failure* failure) {
   detail::runCallbacks(s);
 }
 
-void Deferred::callback(Value result) {
+void Deferred::callback(Value result, std::source_location where) {
   switch (detail::ValueAccess::special(result)) {
     case 1: {
       Failure failure =
           std::move(detail::ValueAccess::unchecked<Failure>(result));
-      startRun(nullptr, &failure);
+      startRun(nullptr, &failure, where);
       return;
     }
     case 2:
       throw NestedDeferredError();
     default:
-      startRun(&result, nullptr);
+      startRun(&result, nullptr, where);
   }
 }
 
-void Deferred::errback(Failure failure) { startRun(nullptr, &failure); }
+void Deferred::errback(Failure failure, std::source_location where) {
+  startRun(nullptr, &failure, where);
+}
 
-void Deferred::errback() { errback(Failure::current()); }
+void Deferred::errback(std::source_location where) {
+  errback(Failure::current(), where);
+}
 
 Deferred& Deferred::stepAdded() {
   if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
@@ -457,16 +499,28 @@ std::size_t Deferred::pendingSteps() const noexcept {
   return state_->steps.size();
 }
 
-Deferred succeed(Value result) {
-  Deferred d;
-  d.callback(std::move(result));
+Deferred succeed(Value result, std::source_location where) {
+  Deferred d(where);
+  d.callback(std::move(result), where);
   return d;
 }
 
-Deferred fail(Failure failure) {
-  Deferred d;
-  d.errback(std::move(failure));
+Deferred fail(Failure failure, std::source_location where) {
+  Deferred d(where);
+  d.errback(std::move(failure), where);
   return d;
+}
+
+void setDebugging(bool on) noexcept {
+  detail::debugMode.store(on, std::memory_order_relaxed);
+}
+
+bool debugging() noexcept {
+  return detail::debugMode.load(std::memory_order_relaxed);
+}
+
+const std::string& unhandledErrorOrigin() noexcept {
+  return detail::currentOrigin();
 }
 
 UnhandledErrorSink setUnhandledErrorSink(UnhandledErrorSink sink) {

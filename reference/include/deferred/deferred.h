@@ -32,6 +32,8 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <source_location>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -105,8 +107,9 @@ class Deferred {
 public:
   // --- Creating -----------------------------------------------------------
 
-  // A new Deferred without a result (Twisted's Deferred()).
-  Deferred();
+  // A new Deferred without a result (Twisted's Deferred()). `where` is
+  // remembered in debug mode (see setDebugging); leave it defaulted.
+  Deferred(std::source_location where = std::source_location::current());
 
   // A new Deferred whose cancel() calls `canceller(deferred)` first (if it
   // has no result yet). The canceller may fire the Deferred itself; if it
@@ -115,7 +118,8 @@ public:
   // a reference cycle); use the argument instead.
   template <class Canceller>
     requires std::is_invocable_v<std::decay_t<Canceller>&, Deferred&>
-  explicit Deferred(Canceller&& canceller);
+  explicit Deferred(Canceller&& canceller,
+                    std::source_location where = std::source_location::current());
 
   // A Deferred is a handle: copies refer to the same Deferred (reference
   // counted). A moved-from handle may only be destroyed or assigned to.
@@ -138,21 +142,25 @@ public:
   // where the late result of the real operation is silently dropped.
   // Throws NestedDeferredError if `result` is (or holds) a Deferred.
   // Nothing else escapes: exceptions thrown by handlers become Failures.
-  void callback(Value result = Value());
+  // `where` is remembered in debug mode; leave it defaulted.
+  void callback(Value result = Value(),
+                std::source_location where = std::source_location::current());
 
   // Like callback(), but the result is a Failure: the error path runs.
-  void errback(Failure failure);
+  void errback(Failure failure,
+               std::source_location where = std::source_location::current());
 
   // errback(Failure(error)) for an exception object: d.errback(MyError("x")).
   template <class E>
     requires(!std::is_same_v<std::remove_cvref_t<E>, Failure>)
-  void errback(E&& error) {
-    errback(Failure(std::forward<E>(error)));
+  void errback(E&& error,
+               std::source_location where = std::source_location::current()) {
+    errback(Failure(std::forward<E>(error)), where);
   }
 
   // errback(Failure::current()): call inside a catch block. Throws
   // NoCurrentExceptionError outside of one.
-  void errback();
+  void errback(std::source_location where = std::source_location::current());
 
   // --- Adding handlers ----------------------------------------------------
   //
@@ -267,7 +275,7 @@ private:
   struct Adopt {};
   Deferred(Adopt, detail::DeferredState* state) noexcept : state_(state) {}
   Deferred& stepAdded();
-  void startRun(Value* value, Failure* failure);
+  void startRun(Value* value, Failure* failure, const std::source_location& where);
 
   detail::DeferredState* state_;
 };
@@ -280,14 +288,16 @@ inline constexpr unsigned char kValueSpecialTag<Deferred> = 2;
 // --- Helpers ----------------------------------------------------------------
 
 // A Deferred that already has `result` (Twisted's succeed()).
-Deferred succeed(Value result = Value());
+Deferred succeed(Value result = Value(),
+                 std::source_location where = std::source_location::current());
 
 // A Deferred that already has `failure` (Twisted's fail()).
-Deferred fail(Failure failure);
+Deferred fail(Failure failure,
+              std::source_location where = std::source_location::current());
 template <class E>
   requires(!std::is_same_v<std::remove_cvref_t<E>, Failure>)
-Deferred fail(E&& error) {
-  return fail(Failure(std::forward<E>(error)));
+Deferred fail(E&& error, std::source_location where = std::source_location::current()) {
+  return fail(Failure(std::forward<E>(error)), where);
 }
 
 // Calls `f(args...)` and always returns a Deferred: a returned Deferred as
@@ -306,6 +316,22 @@ using UnhandledErrorSink = std::function<void(const Failure&)>;
 // Installs `sink` (an empty function restores the default) and returns the
 // previous sink.
 UnhandledErrorSink setUnhandledErrorSink(UnhandledErrorSink sink);
+
+// --- Debugging ----------------------------------------------------------------
+//
+// Debug mode (Twisted's setDebugging): each Deferred made while it is on
+// remembers where it was created and where it was first fired
+// (callback()/errback(), as file:line and function), and AlreadyCalledError
+// messages and unhandled-error reports name both. Off by default; when off it
+// costs one relaxed atomic load per Deferred made and fired.
+void setDebugging(bool on) noexcept;
+bool debugging() noexcept;
+
+// During a call of the unhandled-error sink: where the Deferred being
+// reported was created and first fired ("created at F:L in FN; first fired at
+// F:L in FN"), if it was made in debug mode; otherwise empty. The default
+// sink prints it.
+const std::string& unhandledErrorOrigin() noexcept;
 
 }  // namespace deferred
 

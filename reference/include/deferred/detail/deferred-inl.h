@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <new>
+#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
@@ -128,6 +130,14 @@ void releaseWeak(DeferredState* state) noexcept;
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state);
 
+// Debug mode's record of a Deferred's origin (see deferred::setDebugging).
+struct DebugInfo {
+  std::source_location created;
+  std::source_location fired;
+  bool hasFired = false;
+  std::string describe() const;
+};
+
 // The single heap allocation behind a Deferred (intrusive reference count).
 struct DeferredState {
   unsigned strong = 1;  // Deferred handles, chain runner, continuations
@@ -155,6 +165,7 @@ struct DeferredState {
   DeferredState* chainedTo = nullptr;  // weak
   StepQueue steps;
   SmallFunction<void(Deferred&)> canceller;
+  std::unique_ptr<DebugInfo> debug;  // debug mode only
 
   void dropInner() noexcept {
     if (inner != nullptr) releaseState(std::exchange(inner, nullptr));
@@ -582,7 +593,8 @@ detail::Bound<std::decay_t<F>, std::decay_t<Args>...> withArgs(
 
 template <class Canceller>
   requires std::is_invocable_v<std::decay_t<Canceller>&, Deferred&>
-Deferred::Deferred(Canceller&& canceller) : Deferred() {
+Deferred::Deferred(Canceller&& canceller, std::source_location where)
+    : Deferred(where) {
   state_->canceller =
       detail::SmallFunction<void(Deferred&)>(std::forward<Canceller>(canceller));
 }
