@@ -65,23 +65,23 @@ Value recordOf(const Value& value) {
   }
 }
 
-// Twisted's DeferredList._cbDeferred, minus what the member's chain gets.
-void record(ListState& s, std::size_t index, bool succeeded, Value recorded,
-            const Failure* failure) {
-  Value forFirst;
-  if (!s.list.called() && succeeded && s.options.fireOnOneCallback) {
-    forFirst = recordOf(recorded);
-  }
+// Twisted's DeferredList._cbDeferred, minus what the member's chain gets:
+// records the member's outcome (a copy of `result`) at `index`, then fires
+// the list if that completes it.
+void record(ListState& s, std::size_t index, const Value& result, bool succeeded) {
   const std::size_t slot =
       DEFERRED_MUTANT("list-completion-order") ? s.finished : index;
-  s.results[slot] = ListEntry(succeeded, std::move(recorded));
+  ListEntry& entry = s.results[slot];
+  entry.success = succeeded;
+  entry.result = recordOf(result);
   ++s.finished;
   if (s.list.called()) return;
   if (succeeded && s.options.fireOnOneCallback) {
-    s.list.callback(Value(FirstResult(std::move(forFirst), index)));
+    // The entry stays valid: the results are only moved out on completion.
+    s.list.callback(Value(FirstResult(recordOf(entry.result), index)));
   } else if (!succeeded && s.options.fireOnOneErrback &&
              !DEFERRED_MUTANT("fire-on-one-errback-ignored")) {
-    s.list.errback(Failure(FirstError(*failure, index)));
+    s.list.errback(Failure(FirstError(*result.getIf<Failure>(), index)));
   } else if (s.finished == s.results.size()) {
     s.list.callback(Value(std::move(s.results)));
   }
@@ -109,14 +109,12 @@ struct MemberStep {
   ListRef state;
   std::size_t index;
   Value operator()(Value&& result) const {
-    if (const Failure* failure = result.getIf<Failure>()) {
-      record(*state, index, false, Value(*failure), failure);
-      if (state->options.consumeErrors &&
-          !DEFERRED_MUTANT("consume-errors-ignored")) {
-        return Value();
-      }
-    } else {
-      record(*state, index, true, recordOf(result), nullptr);
+    const bool failed =
+        detail::ValueAccess::special(result) == detail::kValueSpecialTag<Failure>;
+    record(*state, index, result, !failed);
+    if (failed && state->options.consumeErrors &&
+        !DEFERRED_MUTANT("consume-errors-ignored")) {
+      return Value();
     }
     return std::move(result);
   }

@@ -106,7 +106,10 @@ TEST_F(DeferredList, FireOnOneErrbackGivesFirstErrorAndIgnoresLaterResults) {
   } catch (const FirstError& e) {
     EXPECT_EQ(e.index(), 1u);
     EXPECT_TRUE(e.subFailure().check<std::invalid_argument>().has_value());
+    EXPECT_EQ(e.subFailure().message(), "bad");
     EXPECT_EQ(std::string(e.what()), "FirstError[#1, " + e.subFailure().toString() + "]");
+  } catch (...) {
+    ADD_FAILURE() << "the list's failure is not a FirstError";
   }
   c.errback(std::runtime_error("later"));  // ignored by the list: one-shot
   EXPECT_EQ(list.failure()->check<FirstError>(), 0u);
@@ -253,4 +256,189 @@ TEST_F(DeferredList, ResultsAreCopyable) {
   FirstResult first(Value(3), 2);
   FirstResult firstCopy = first;
   EXPECT_EQ(firstCopy.index, 2u);
+}
+
+// The reference document's first example: three members, one errback; the
+// list never errbacks and reports (success, result) pairs in member order.
+TEST_F(DeferredList, DocumentExampleReportsEveryOutcome) {
+  Deferred deferred1, deferred2, deferred3;
+  Log printed;
+  Deferred dl = deferred::deferredList({deferred1, deferred2, deferred3});
+  dl.addCallback([&](const ListResult& results) {
+    for (const ListEntry& r : results) {
+      printed.push_back(r.success ? "(1, " + r.result.get<std::string>() + ")"
+                                  : "(0, " + r.result.get<Failure>().message() + ")");
+    }
+  });
+  deferred1.callback(std::string("one"));
+  deferred2.errback(std::runtime_error("bang!"));
+  EXPECT_TRUE(printed.empty());
+  deferred3.callback(std::string("three"));
+  EXPECT_EQ(printed, (Log{"(1, one)", "(0, bang!)", "(1, three)"}));
+  deferred2.addErrback([](const Failure&) {});
+}
+
+std::string addTen(const std::string& result) { return result + " ten"; }
+
+// The reference document's second example, first half: addTen added before
+// the list was made runs before the list's step, which stores "one ten".
+TEST_F(DeferredList, DocumentExampleCallbackAddedBeforeTheList) {
+  Deferred deferred1, deferred2;
+  deferred1.addCallback(addTen);
+  Deferred dl = deferred::deferredList({deferred1, deferred2});
+  Log printed;
+  dl.addCallback([&](const ListResult& results) {
+    for (const ListEntry& r : results) printed.push_back(r.result.get<std::string>());
+  });
+  deferred1.callback(std::string("one"));
+  deferred2.callback(std::string("two"));
+  EXPECT_EQ(printed, (Log{"one ten", "two"}));
+}
+
+// ... second half: addTen added after the list was made runs after the
+// list's step, which stored "one"; the member itself goes on to "one ten".
+TEST_F(DeferredList, DocumentExampleCallbackAddedAfterTheList) {
+  Deferred deferred1, deferred2;
+  Deferred dl = deferred::deferredList({deferred1, deferred2});
+  deferred1.addCallback(addTen);
+  Log printed;
+  dl.addCallback([&](const ListResult& results) {
+    for (const ListEntry& r : results) printed.push_back(r.result.get<std::string>());
+  });
+  deferred1.callback(std::string("one"));
+  deferred2.callback(std::string("two"));
+  EXPECT_EQ(printed, (Log{"one", "two"}));
+  EXPECT_EQ(deferred1.result().get<std::string>(), "one ten");
+}
+
+TEST_F(DeferredList, ConsumeErrorsOnlyAffectsStepsAddedAfter) {
+  Deferred a;
+  Log log;
+  a.addErrback([&](const Failure& f) {
+    log.push_back("before: " + f.message());
+    return f;
+  });
+  Deferred list = deferred::deferredList({a}, consumeErrors());
+  a.addBoth([&](Value v) { log.push_back(v.isNull() ? "after: null" : "after: other"); });
+  a.errback(std::runtime_error("x"));
+  EXPECT_EQ(log, (Log{"before: x", "after: null"}));
+  EXPECT_FALSE(list.result().get<ListResult>()[0].success);
+}
+
+TEST_F(DeferredList, FireOnOneCallbackIsOneShot) {
+  Deferred a, b;
+  Deferred list = deferred::deferredList({a, b}, fireOnOneCallback());
+  Log log;
+  list.addCallback([&](const FirstResult& first) {
+    log.push_back(std::to_string(first.result.get<int>()) + "@" + std::to_string(first.index));
+  });
+  b.callback(2);
+  a.callback(1);  // ignored by the list
+  EXPECT_EQ(log, Log{"2@1"});
+  EXPECT_EQ(a.result().get<int>(), 1);
+}
+
+TEST_F(DeferredList, MembersAlreadyFiredFireTheListAtOnce) {
+  Deferred a = deferred::succeed(1);
+  Deferred b = deferred::fail(std::runtime_error("early"));
+  Deferred list = deferred::deferredList({a, b}, consumeErrors());
+  ASSERT_TRUE(list.hasResult());
+  const auto& results = list.result().get<ListResult>();
+  EXPECT_TRUE(results[0].success);
+  EXPECT_FALSE(results[1].success);
+  EXPECT_TRUE(b.result().isNull());
+  // With fireOnOneErrback, the first failed member in member order wins.
+  Deferred c = deferred::fail(std::runtime_error("c"));
+  Deferred d = deferred::fail(std::runtime_error("d"));
+  ListOptions options = fireOnOneErrback();
+  options.consumeErrors = true;
+  Deferred first = deferred::deferredList({c, d}, options);
+  ASSERT_NE(first.failure(), nullptr);
+  try {
+    first.failure()->raise();
+  } catch (const FirstError& e) {
+    EXPECT_EQ(e.index(), 0u);
+    EXPECT_EQ(e.subFailure().message(), "c");
+  } catch (...) {
+    ADD_FAILURE() << "not a FirstError";
+  }
+  first.addErrback([](const Failure&) {});
+}
+
+TEST_F(DeferredList, SameMemberTwiceIsRecordedTwice) {
+  Deferred a;
+  Deferred list = deferred::deferredList({a, a});
+  a.callback(5);
+  const auto& results = list.result().get<ListResult>();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].result.get<int>(), 5);
+  EXPECT_EQ(results[1].result.get<int>(), 5);
+}
+
+TEST_F(DeferredList, CancelAfterFiringDoesNotTouchMembers) {
+  Log log;
+  Deferred a;
+  Deferred b([&](Deferred&) { log.push_back("cancel b"); });
+  Deferred list = deferred::deferredList({a, b}, fireOnOneCallback());
+  a.callback(1);
+  list.cancel();
+  EXPECT_TRUE(log.empty());
+  EXPECT_FALSE(b.called());
+
+  // Nor while the fired list waits on a Deferred one of its handlers
+  // returned (DeferredList.cancel() does nothing once the list is called).
+  Deferred c;
+  Deferred inner([&](Deferred&) { log.push_back("cancel inner"); });
+  Deferred waiting = deferred::deferredList({c});
+  waiting.addCallback([inner](Value) { return inner; });
+  c.callback(1);
+  ASSERT_TRUE(waiting.isWaiting());
+  waiting.cancel();
+  EXPECT_TRUE(log.empty());
+  inner.callback(2);
+  EXPECT_EQ(waiting.result().get<int>(), 2);
+}
+
+TEST_F(DeferredList, CancelWithFireOnOneErrbackStopsAtTheFirstCancelledMember) {
+  Log log;
+  Deferred a([&](Deferred&) { log.push_back("cancel a"); });
+  Deferred b([&](Deferred&) { log.push_back("cancel b"); });
+  Deferred list = deferred::deferredList({a, b}, fireOnOneErrback());
+  list.cancel();
+  // a's CancelledError fires the list, but cancel() goes on over the members
+  // it started with (Twisted's loop does not look at `called` again).
+  EXPECT_EQ(log, (Log{"cancel a", "cancel b"}));
+  ASSERT_NE(list.failure(), nullptr);
+  EXPECT_TRUE(list.failure()->check<FirstError>().has_value());
+  list.addErrback([](const Failure&) {});
+  a.addErrback([](const Failure&) {});
+  b.addErrback([](const Failure&) {});
+}
+
+TEST_F(DeferredList, GatherEmptyFiresWithEmptyValues) {
+  Deferred none = deferred::gatherResults({});
+  ASSERT_TRUE(none.hasResult());
+  EXPECT_TRUE(none.result().get<ValueList>().empty());
+}
+
+TEST_F(DeferredList, GatherFirstErrorDetailsAndUnconsumedMember) {
+  Deferred a, b;
+  Deferred all = deferred::gatherResults({a, b});
+  a.errback(std::invalid_argument("a broke"));
+  ASSERT_NE(all.failure(), nullptr);
+  Log seen;
+  all.addErrback([&](const Failure& f) {
+    f.trap<FirstError>();
+    try {
+      f.raise();
+    } catch (const FirstError& e) {
+      seen.push_back(std::to_string(e.index()) + ": " + e.subFailure().typeName() + ": " +
+                     e.subFailure().message());
+    }
+  });
+  EXPECT_EQ(seen, Log{"0: std::invalid_argument: a broke"});
+  EXPECT_TRUE(a.isFailure());  // not consumed: the member keeps its failure
+  b.callback(1);               // ignored: one-shot
+  EXPECT_TRUE(all.result().isNull());
+  a.addErrback([](const Failure&) {});
 }

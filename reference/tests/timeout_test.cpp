@@ -2,6 +2,7 @@
 #include <deferred/timeout.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -105,5 +106,137 @@ TEST(AddTimeout, ClockDestroyedFirstReleasesTheDeferred) {
   }
   EXPECT_FALSE(d.called());
   d.callback(1);  // the timer step must not touch the dead clock
+  EXPECT_EQ(d.result().get<int>(), 1);
+}
+
+TEST(ManualClock, ExceptionFromACallPropagatesAndLaterCallsStayPending) {
+  ManualClock clock;
+  Log log;
+  clock.callLater(1, [] { throw std::runtime_error("call failed"); });
+  clock.callLater(1, [&] { log.push_back("second"); });
+  EXPECT_THROW(clock.advance(1), std::runtime_error);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(clock.pendingCalls(), 1u);
+  clock.advance(0);  // still due
+  EXPECT_EQ(log, Log{"second"});
+}
+
+TEST(ManualClock, DestroyingTheClockDropsPendingCallsAndTheirCaptures) {
+  auto probe = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = probe;
+  std::shared_ptr<deferred::DelayedCall> call;
+  {
+    ManualClock clock;
+    call = clock.callLater(1, [probe] {});
+    probe.reset();
+    EXPECT_FALSE(watch.expired());
+  }
+  EXPECT_TRUE(watch.expired());
+  EXPECT_FALSE(call->active());
+  call->cancel();  // no effect, no clock
+}
+
+TEST(AddTimeout, TimeoutErrorIsItsOwnTypeAndTrappable) {
+  ManualClock clock;
+  Deferred d;
+  deferred::addTimeout(d, 2.5, clock);
+  clock.advance(2.5);
+  ASSERT_NE(d.failure(), nullptr);
+  EXPECT_TRUE(d.failure()->check<TimeoutError>().has_value());
+  EXPECT_FALSE(d.failure()->check<deferred::CancelledError>().has_value());
+  EXPECT_TRUE(d.failure()->check<deferred::Error>().has_value());
+  try {
+    d.failure()->raise();
+  } catch (const TimeoutError& e) {
+    EXPECT_DOUBLE_EQ(e.seconds(), 2.5);
+  } catch (...) {
+    ADD_FAILURE() << "not a TimeoutError";
+  }
+  Log log;
+  d.addErrback([&](const Failure& f) {
+    f.trap<TimeoutError>();
+    log.push_back("trapped");
+  });
+  EXPECT_EQ(log, Log{"trapped"});
+  EXPECT_TRUE(d.result().isNull());
+}
+
+TEST(AddTimeout, CancelledBeforeTheDeadlineStaysCancelledError) {
+  ManualClock clock;
+  Deferred d;
+  bool converted = false;
+  deferred::addTimeout(d, 5, clock, [&](Value result, double) {
+    converted = true;
+    return result;
+  });
+  d.cancel();
+  EXPECT_FALSE(converted);  // only called when the timeout fired
+  EXPECT_EQ(clock.pendingCalls(), 0u);
+  ASSERT_NE(d.failure(), nullptr);
+  EXPECT_TRUE(d.failure()->check<deferred::CancelledError>().has_value());
+  d.addErrback([](const Failure&) {});
+}
+
+TEST(AddTimeout, OnAFiredDeferredUnschedulesAtOnce) {
+  ManualClock clock;
+  Deferred d = deferred::succeed(std::string("done"));
+  deferred::addTimeout(d, 1, clock);
+  EXPECT_EQ(clock.pendingCalls(), 0u);
+  clock.advance(2);
+  EXPECT_EQ(d.result().get<std::string>(), "done");
+}
+
+TEST(AddTimeout, CancellerFailingWithAnotherErrorKeepsThatError) {
+  ManualClock clock;
+  Deferred d([](Deferred& self) { self.errback(std::invalid_argument("aborted")); });
+  deferred::addTimeout(d, 1, clock);
+  clock.advance(1);
+  ASSERT_NE(d.failure(), nullptr);
+  EXPECT_TRUE(d.failure()->check<std::invalid_argument>().has_value());
+  EXPECT_FALSE(d.failure()->check<TimeoutError>().has_value());
+  d.addErrback([](const Failure&) {});
+}
+
+TEST(AddTimeout, OnTimeoutCancelThatThrowsFailsTheChain) {
+  ManualClock clock;
+  Deferred d;
+  deferred::addTimeout(d, 1, clock, [](Value, double) -> Value {
+    throw std::logic_error("custom timeout");
+  });
+  clock.advance(1);
+  ASSERT_NE(d.failure(), nullptr);
+  EXPECT_EQ(d.failure()->message(), "custom timeout");
+  d.addErrback([](const Failure&) {});
+}
+
+TEST(AddTimeout, ShortestTimeoutWinsAndEveryTimerIsUnscheduled) {
+  ManualClock clock;
+  Deferred d;
+  deferred::addTimeout(d, 10, clock);
+  deferred::addTimeout(d, 5, clock);
+  EXPECT_EQ(clock.pendingCalls(), 2u);
+  clock.advance(5);
+  EXPECT_EQ(clock.pendingCalls(), 0u);
+  ASSERT_NE(d.failure(), nullptr);
+  try {
+    d.failure()->raise();
+  } catch (const TimeoutError& e) {
+    EXPECT_DOUBLE_EQ(e.seconds(), 5);
+  } catch (...) {
+    ADD_FAILURE() << "not a TimeoutError";
+  }
+  d.addErrback([](const Failure&) {});
+}
+
+TEST(AddTimeout, TimerFiringWhileThePausedChainHoldsAValueLeavesTheValue) {
+  ManualClock clock;
+  Deferred d;
+  deferred::addTimeout(d, 3, clock);
+  d.pause();
+  d.callback(1);
+  EXPECT_EQ(clock.pendingCalls(), 1u);  // the timer step has not run yet
+  clock.advance(3);  // already called: cancel() does nothing, the value passes
+  d.unpause();
+  EXPECT_EQ(clock.pendingCalls(), 0u);
   EXPECT_EQ(d.result().get<int>(), 1);
 }
