@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace conformance {
 namespace {
@@ -364,21 +365,30 @@ class Run {
     try {
       for (const json& action : *body) {
         if (action.is_object() && action.value("op", "") == "await") {
-          Deferred target = lookup(action);
+          // A reference, not a handle: the frame holds no handle to the
+          // awaited Deferred (which holds the frame), so dropping it destroys
+          // the suspended coroutine instead of leaking both.
+          Deferred& target = lookup(action);
           std::string label = stringField(action, "label");
+          std::vector<std::string> catches;  // checked before awaiting, as the driver does
+          if (auto c = action.find("catch"); c != action.end()) {
+            if (!c->is_array()) throw ProgramError("'catch' must be a list of error types");
+            for (const json& type : *c) {
+              if (!type.is_string()) throw ProgramError("'catch' must be a list of error types");
+              catches.push_back(type.get<std::string>());
+              (void)failureIs(Failure(TestError("")), catches.back());  // unknown: ProgramError
+            }
+          }
           Value got;
           try {
             got = co_await target;
           } catch (...) {
             got = Value(Failure::current());
           }
-          trace.push_back({{"call", label}, {"arg", encode(got)}});
+          if (recording) trace.push_back({{"call", label}, {"arg", encode(got)}});
           if (const Failure* f = got.getIf<Failure>()) {
             bool caught = false;
-            if (auto c = action.find("catch"); c != action.end()) {
-              if (!c->is_array()) throw ProgramError("'catch' must be a list of error types");
-              for (const json& type : *c) caught = caught || failureIs(*f, type.get<std::string>());
-            }
+            for (const std::string& type : catches) caught = caught || failureIs(*f, type);
             if (!caught) f->raise();
           }
           continue;

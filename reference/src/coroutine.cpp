@@ -1,93 +1,173 @@
 #include "deferred/coroutine.h"
 
+#include <exception>
+#include <memory>
+#include <utility>
+
 namespace deferred::detail {
 
 namespace {
 
-// The coroutine's Deferred's canceller: cancel what the coroutine awaits
-// (which resumes it with the outcome). Weak: the Deferred must not keep the
-// frame alive.
-struct CancelAwaited {
+// What cancel() puts on a coroutine's Deferred so that its first step,
+// HandleCancel, takes over (Twisted's _InternalInlineCallbacksCancelledError).
+// That step never lets it through.
+class CoroutineCancelled : public Error {
+public:
+  CoroutineCancelled() : Error("coroutine cancelled (internal)") {}
+};
+
+Deferred makeStatusDeferred(const std::shared_ptr<CoroutineStatus>& status);
+
+// The first step of every Deferred a coroutine fires (Twisted prepends it at
+// cancel() time; here it is added first when the Deferred is made, which
+// puts it at the same place). On CoroutineCancelled it is Twisted's
+// handleCancel: from now on the coroutine fires a fresh internal Deferred,
+// the awaited Deferred is cancelled, and this chain waits on the internal
+// one. Any other Failure passes through unchanged. Weak: the Deferred must
+// not keep the frame alive.
+struct HandleCancel {
   std::weak_ptr<CoroutineStatus> status;
-  void operator()(Deferred&) const {
+
+  Value operator()(const Failure& failure) const {
+    if (!failure.check<CoroutineCancelled>()) return Value(failure);
     std::shared_ptr<CoroutineStatus> s = status.lock();
-    if (!s || !s->awaiting) return;
-    if (std::optional<Deferred> awaited = s->awaiting->lock()) awaited->cancel();
+    // The frame was destroyed (the Deferred it awaited went without a
+    // result): nothing will ever fire this Deferred but this.
+    if (!s) return Value(Failure(CancelledError()));
+    Deferred internal = makeStatusDeferred(s);
+    s->deferred = internal;
+    s->cancelled = true;
+    // Twisted asserts that the coroutine has suspended once; before that no
+    // one can hold its Deferred, so there is always one here.
+    if (s->waitingOn) {
+      if (std::optional<Deferred> awaited = s->waitingOn->lock()) awaited->cancel();
+    }
+    return Value(std::move(internal));
   }
 };
 
+// Twisted's `cancel(it)` canceller of _cancellableInlineCallbacks.
+void raiseCoroutineCancelled(Deferred& it) { it.errback(CoroutineCancelled()); }
+
+Deferred makeStatusDeferred(const std::shared_ptr<CoroutineStatus>& status) {
+  Deferred d(&raiseCoroutineCancelled);
+  d.addErrback(HandleCancel{status});
+  return d;
+}
+
 }  // namespace
 
-// The step a suspended coroutine adds to the Deferred it awaits. It owns the
-// frame until it resumes it: destroyed without running, it destroys the frame.
-// Two pointers wide, so that it is stored without an allocation.
+// The step a suspended coroutine adds to the Deferred it awaits (Twisted's
+// gotResult). Until it runs it owns the frame: destroyed without running, it
+// destroys the frame. Two pointers wide: stored without an allocation.
 class ResumeCoroutine {
 public:
-  ResumeCoroutine(std::coroutine_handle<CoroutinePromise> frame,
-                  DeferredAwaiter* awaiter) noexcept
+  ResumeCoroutine(CoroutineHandle frame, DeferredAwaiter* awaiter) noexcept
       : frame_(frame), awaiter_(awaiter) {}
   ResumeCoroutine(ResumeCoroutine&& other) noexcept
       : frame_(std::exchange(other.frame_, nullptr)), awaiter_(other.awaiter_) {}
   ResumeCoroutine(const ResumeCoroutine&) = delete;
   ResumeCoroutine& operator=(const ResumeCoroutine&) = delete;
   ResumeCoroutine& operator=(ResumeCoroutine&&) = delete;
+
   ~ResumeCoroutine() {
-    if (frame_) frame_.destroy();
+    // Never ran, and the coroutine is suspended on it (not: adding the step
+    // failed while the coroutine runs): the frame goes with the step. The
+    // awaiter lives in that frame, so it is valid here.
+    if (frame_ && awaiter_->suspended_) frame_.destroy();
   }
 
-  // Twisted's gotResult: hands the result to the coroutine, runs it to its
-  // next suspension or its end, and leaves null behind.
-  void operator()(Value&& result) {
-    std::coroutine_handle<CoroutinePromise> frame = std::exchange(frame_, nullptr);
-    awaiter_->delivered_.emplace(std::move(result));  // the awaiter lives in the frame
-    if (!awaiter_->suspended_) return;  // ran inside await_suspend
-    frame.promise().status().awaiting.reset();
-    frame.resume();
+  // Takes the result (the chain continues with null) and runs the coroutine
+  // to its next suspension or its end.
+  void operator()(Value result) {
+    CoroutineHandle frame = std::exchange(frame_, nullptr);
+    DeferredAwaiter& awaiter = *awaiter_;
+    awaiter.delivered_ = std::move(result);
+    awaiter.resumed_ = true;
+    if (!awaiter.suspended_) return;  // ran inside await_suspend: goes on by itself
+    try {
+      frame.resume();
+    } catch (...) {
+      // Only firing status.deferred can throw out of the body (it was fired
+      // by hand: AlreadyCalledError), and then the coroutine has ended.
+      if (frame.done()) frame.destroy();
+      throw;
+    }
   }
 
 private:
-  std::coroutine_handle<CoroutinePromise> frame_;
+  CoroutineHandle frame_;
   DeferredAwaiter* awaiter_;
 };
 
-CoroutinePromise::CoroutinePromise()
-    : status_(std::make_shared<CoroutineStatus>()),
-      deferred_(CancelAwaited{status_}) {
-  DeferredAccess::cancellerIsCancel(deferred_, /*onlyWhilePending=*/false);
+CoroutinePromise::CoroutinePromise() : status_(std::make_shared<CoroutineStatus>()) {
+  status_->deferred.emplace(makeStatusDeferred(status_));
+}
+
+CoroutinePromise::~CoroutinePromise() {
+  if (ended_ || !status_->cancelled) return;
+  Deferred target = *status_->deferred;
+  if (target.called()) return;
+  try {
+    target.errback(CancelledError());
+  } catch (...) {
+    // Out of memory making the Failure: nothing better to do here.
+  }
+}
+
+void CoroutinePromise::return_value(Value value) {
+  ended_ = true;
+  Deferred target = *status_->deferred;
+  target.callback(std::move(value));
 }
 
 void CoroutinePromise::unhandled_exception() {
-  if (deferred_.called()) throw;  // to whoever resumed the coroutine
-  deferred_.errback(Failure::current());
+  ended_ = true;
+  Deferred target = *status_->deferred;
+  target.errback(Failure::current());
 }
 
-bool DeferredAwaiter::await_suspend(std::coroutine_handle<CoroutinePromise> coroutine) {
-  awaited_->addBoth(ResumeCoroutine(coroutine, this));
-  if (delivered_) return false;  // the step ran already: go on at once
+bool DeferredAwaiter::await_suspend(CoroutineHandle coroutine) {
+  Deferred awaited = *awaited_;
+  awaited.addBoth(ResumeCoroutine(coroutine, this));
+  if (resumed_) return false;
   suspended_ = true;
-  coroutine.promise().status().awaiting.emplace(*awaited_);
-  // The frame must not hold the awaited Deferred, which holds the frame.
-  awaited_.reset();
+  std::optional<WeakDeferred>& waitingOn = coroutine.promise().status().waitingOn;
+  waitingOn.reset();
+  waitingOn.emplace(awaited);
+  owned_.reset();  // the frame must not hold the Deferred that holds it
   return true;
+  // `awaited` goes last: if it was the only handle left, the Deferred, its
+  // step and this frame are destroyed here (the coroutine never resumes).
 }
 
-Value DeferredAwaiter::await_resume() {
-  if (delivered_) {
-    Value result = std::move(*delivered_);
-    delivered_.reset();
-    if (const Failure* failure = result.getIf<Failure>()) failure->raise();
-    return result;
+Value takeReadyResultSlow(const Deferred& awaited) {
+  DeferredState* s = DeferredAccess::state(awaited);
+  if (s->running) {
+    // A handler of `awaited` is running with its result; Twisted gives the
+    // await the same object, as it gives a Deferred returned by the handler.
+    if (s->argumentOwnedByHandler) {
+      throw TypeMismatchError(
+          "the awaited Deferred's result belongs to a handler of it that is "
+          "running and took it by value (the coroutine resumed by it, if it "
+          "awaits it again)");
+    }
+    if (s->inFlight != nullptr) {
+      Value copy = s->inFlight->copy();
+      if (const Failure* failure = copy.getIf<Failure>()) failure->raise();
+      return copy;
+    }
+    // Otherwise the handler reads the result in place: it is still there.
   }
-  // Not suspended: the awaited Deferred keeps its result, as in Twisted.
-  Deferred& awaited = *awaited_;
-  if (const Failure* failure = awaited.failure()) {
-    DeferredAccess::markFailureHandled(awaited);
-    failure->raise();
+  if (s->kind == ResultKind::Failure) {
+    s->failureRecorded = false;  // awaited: no longer unhandled
+    Failure failure = s->failure;
+    failure.raise();
   }
   try {
-    return awaited.result().copy();
+    return s->value.copy();
   } catch (const TypeMismatchError&) {
-    return std::move(DeferredAccess::value(awaited));
+    return std::move(s->value);  // not copyable: moved out, null left
   }
 }
 

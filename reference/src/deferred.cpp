@@ -67,13 +67,18 @@ void dispose(DeferredState* state) noexcept {
     currentOrigin().clear();
   }
   state->dead = true;
+  // Destroying the steps, the canceller and the result runs destructors
+  // that may drop weak references to this very state (a coroutine frame
+  // owned by a step holds one): keep the memory until the end.
+  ++state->weak;
   state->steps.clear();
   state->canceller.reset();
   state->clearResult();
-  if (state->chainedTo != nullptr) {
-    releaseWeak(std::exchange(state->chainedTo, nullptr));
+  if (DeferredState* to = std::exchange(state->chainedTo, nullptr)) {
+    if (to != state) releaseWeak(to);
+    else --state->weak;  // chainDeferred() to itself: deleted just below, once
   }
-  if (state->weak == 0) delete state;
+  if (--state->weak == 0) delete state;
 }
 
 void setChainedTo(DeferredState* state, DeferredState* target) noexcept {
@@ -162,8 +167,10 @@ void copyRunningResult(const DeferredState* from, DeferredState* to) noexcept {
 }  // namespace
 
 std::string DebugInfo::describe() const {
-  std::string text = "created at " + where(created);
-  if (hasFired) text += "; first fired at " + where(fired);
+  std::string text;
+  if (hasCreated) text = "created at " + where(created);
+  if (hasCreated && hasFired) text += "; ";
+  if (hasFired) text += "first fired at " + where(fired);
   return text;
 }
 
@@ -330,6 +337,7 @@ Deferred::Deferred(std::source_location where) : state_(new DeferredState) {
   if (detail::debugMode.load(std::memory_order_relaxed)) {
     state_->debug = std::make_unique<detail::DebugInfo>();
     state_->debug->created = where;
+    state_->debug->hasCreated = true;
   }
 }
 
@@ -342,7 +350,7 @@ void Deferred::startRun(Value* value, Failure* failure,
       return;
     }
     if (DEFERRED_MUTANT("already-called-ignored")) return;
-    if (s->debug) {
+    if (s->debug && detail::debugMode.load(std::memory_order_relaxed)) {
       throw AlreadyCalledError("Deferred has already been called (" +
                                s->debug->describe() + "); called again at " +
                                detail::where(where));
@@ -350,7 +358,9 @@ void Deferred::startRun(Value* value, Failure* failure,
     throw AlreadyCalledError();
   }
   s->called = true;
-  if (s->debug) {
+  // As Twisted: the first firing is recorded if debug mode is on now.
+  if (detail::debugMode.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (!s->debug) s->debug = std::make_unique<detail::DebugInfo>();
     s->debug->fired = where;
     s->debug->hasFired = true;
   }

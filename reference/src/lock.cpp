@@ -12,55 +12,67 @@ namespace detail {
 struct TokenPool {
   int tokens;
   int limit;
-  bool lock;
+  bool lock;  // a DeferredLock: acquire() fires with a DeferredLock
   std::deque<Deferred> waiting;
+};
+
+struct LockAccess {
+  // What acquire() fires with: a new handle on `pool`.
+  static Value holder(std::shared_ptr<TokenPool> pool) {
+    DeferredSemaphore semaphore(std::move(pool));
+    if (semaphore.pool_->lock) return Value(DeferredLock(semaphore));
+    return Value(std::move(semaphore));
+  }
 };
 
 namespace {
 
-// A waiter's canceller: leave the queue. Weak, so that a waiting Deferred
-// does not keep the pool (which holds it) alive.
+// A waiter's canceller (Twisted's _cancelAcquire): leave the queue. It only
+// runs while the waiter has no result, so it is still queued. Weak, so that a
+// waiting Deferred does not keep the pool (which holds it) alive.
 struct LeaveQueue {
   std::weak_ptr<TokenPool> pool;
   void operator()(Deferred& d) const {
-    if (auto p = pool.lock()) {
+    if (std::shared_ptr<TokenPool> p = pool.lock()) {
       auto it = std::find(p->waiting.begin(), p->waiting.end(), d);
       if (it != p->waiting.end()) p->waiting.erase(it);
     }
   }
 };
 
-// acquire(): `holder` is what the Deferred fires with (the lock or semaphore).
-Deferred acquireFrom(const std::shared_ptr<TokenPool>& pool, Value holder) {
+Deferred acquireFrom(const std::shared_ptr<TokenPool>& pool) {
   Deferred d(LeaveQueue{pool});
   if (pool->tokens == 0) {
     pool->waiting.push_back(d);
   } else {
     --pool->tokens;
-    d.callback(std::move(holder));
+    d.callback(LockAccess::holder(pool));
   }
   return d;
 }
 
-void releaseTo(TokenPool& pool, Value holder) {
-  if (pool.tokens >= pool.limit) {
-    throw std::logic_error(pool.lock ? "release() of an unlocked DeferredLock"
-                                     : "DeferredSemaphore released too many times");
+void releaseTo(const std::shared_ptr<TokenPool>& pool) {
+  TokenPool& p = *pool;
+  if (p.tokens >= p.limit) {
+    throw std::logic_error(p.lock ? "Tried to release an unlocked lock"
+                                  : "Someone released me too many times: too many tokens!");
   }
-  ++pool.tokens;
-  if (!pool.waiting.empty()) {
-    --pool.tokens;
-    Deferred next = std::move(pool.waiting.front());
-    pool.waiting.pop_front();
-    next.callback(std::move(holder));
+  ++p.tokens;
+  if (!p.waiting.empty()) {
+    --p.tokens;
+    Deferred next = std::move(p.waiting.front());
+    p.waiting.pop_front();
+    next.callback(LockAccess::holder(pool));
   }
 }
 
 }  // namespace
 
-Deferred releaseWhenDone(Deferred d, DeferredSemaphore owner) {
-  d.addBoth([owner](Value result) mutable {
-    owner.release();
+Deferred releaseWhenDone(Deferred d, const std::weak_ptr<TokenPool>& pool) {
+  std::shared_ptr<TokenPool> p = pool.lock();
+  if (!p) return d;  // not reached: whoever fired the acquire() held the pool
+  d.addBoth([p = std::move(p)](Value result) {
+    releaseTo(p);
     return result;
   });
   return d;
@@ -73,14 +85,9 @@ DeferredSemaphore::DeferredSemaphore(int tokens) {
   pool_ = std::make_shared<detail::TokenPool>(detail::TokenPool{tokens, tokens, false, {}});
 }
 
-Value DeferredSemaphore::holder() const {
-  if (pool_->lock) return Value(DeferredLock(*this));
-  return Value(*this);
-}
+Deferred DeferredSemaphore::acquire() { return detail::acquireFrom(pool_); }
 
-Deferred DeferredSemaphore::acquire() { return detail::acquireFrom(pool_, holder()); }
-
-void DeferredSemaphore::release() { detail::releaseTo(*pool_, holder()); }
+void DeferredSemaphore::release() { detail::releaseTo(pool_); }
 
 int DeferredSemaphore::tokens() const noexcept { return pool_->tokens; }
 int DeferredSemaphore::limit() const noexcept { return pool_->limit; }

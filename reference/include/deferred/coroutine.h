@@ -1,115 +1,123 @@
 // deferred/coroutine.h -- C++20 coroutines over Deferreds, with the
-// semantics of Twisted 22.4's ensureDeferred (async def + await).
+// semantics of Twisted 22.4's ensureDeferred / Deferred.fromCoroutine
+// (`async def` + `await`).
 //
 // A function whose return type is deferred::Deferred and that uses co_await
-// or co_return is a coroutine. It starts at once and runs until it awaits a
-// Deferred that has no result yet; its Deferred fires with what it
-// co_returns, or fails with what escapes it:
+// or co_return is a coroutine. Calling it runs the body at once, up to the
+// first co_await of a Deferred that has no result yet, and returns the
+// coroutine's Deferred; that Deferred fires with what the body co_returns,
+// or fails with the exception that escapes it:
 //
-//   deferred::Deferred fetchBoth() {
-//     deferred::Value a = co_await fetchA();    // a value, or the failure thrown
+//   deferred::Deferred fetchBoth(deferred::Deferred a, deferred::Deferred b) {
+//     deferred::Value first = co_await a;        // any result, as a Value
 //     try {
-//       co_await fetchB();
-//     } catch (const std::runtime_error& e) {   // the original exception type
+//       int n = co_await deferred::as<int>(b);   // typed
+//       co_return n + first.get<int>();
+//     } catch (const std::runtime_error& e) {    // b's failure, as its own type
 //       co_return std::string("b failed: ") + e.what();
 //     }
-//     co_return a;                              // co_return deferred::Value() for null
 //   }
 //
-// `co_await d`:
-//  - d has a result and is not paused: does not suspend. The value is
-//    returned as a copy (d keeps its result, as in Twisted; a value that
-//    cannot be copied is moved out, leaving null); a Failure is thrown (the
-//    original exception, also catchable as deferred::Failure via
-//    Failure::current()) and no longer counts as unhandled in d.
-//  - otherwise: suspends, adding one step to d; when d's result arrives that
-//    step resumes the coroutine with it, and d continues with null (the
-//    result is consumed).
-// Loops awaiting fired Deferreds, or Deferreds fired later from outside,
-// run in constant stack.
-//
-// Cancelling the coroutine's Deferred while the coroutine is suspended
-// cancels the Deferred it awaits; the outcome (normally CancelledError) is
-// delivered at the await, and the coroutine's own result becomes its
-// Deferred's. (Twisted chains the coroutine's Deferred to a fresh internal
-// one meanwhile; here it simply stays pending until the coroutine ends.)
-// Once the coroutine has ended, cancel() does nothing.
-//
-// Ownership: while suspended, the coroutine's frame is owned by the step it
-// added to the awaited Deferred. If that Deferred is destroyed without a
-// result, the frame is destroyed (locals released) and the coroutine's
-// Deferred stays pending. A frame that holds the only reference to the
-// Deferred it awaits is a cycle and leaks, as a waiting pair does.
+// The body must end with a co_return (`co_return deferred::Value();` for
+// null): as for any coroutine whose promise has return_value, flowing off
+// its end is undefined behaviour.
 #pragma once
 
 #include <coroutine>
-#include <exception>
-#include <memory>
 #include <optional>
-#include <utility>
+#include <type_traits>
 
 #include "deferred/deferred.h"
 
 namespace deferred {
 
 namespace detail {
-
-// What the coroutine's Deferred needs to reach while the frame lives.
-struct CoroutineStatus {
-  std::optional<WeakDeferred> awaiting;  // weak: no cycle through the frame
-};
-
-class ResumeCoroutine;
-
-class CoroutinePromise {
-public:
-  CoroutinePromise();
-
-  Deferred get_return_object() const noexcept { return deferred_; }
-  std::suspend_never initial_suspend() const noexcept { return {}; }
-  std::suspend_never final_suspend() const noexcept { return {}; }
-
-  // Fires the coroutine's Deferred (AlreadyCalledError if it was fired by
-  // hand: it goes to whoever resumed the coroutine).
-  void return_value(Value value) { deferred_.callback(std::move(value)); }
-  void unhandled_exception();
-
-  CoroutineStatus& status() noexcept { return *status_; }
-
-private:
-  std::shared_ptr<CoroutineStatus> status_;
-  Deferred deferred_;
-};
-
-class DeferredAwaiter {
-public:
-  explicit DeferredAwaiter(Deferred awaited) noexcept : awaited_(std::move(awaited)) {}
-
-  bool await_ready() const noexcept {
-    return awaited_->hasResult() && awaited_->paused() == 0;
-  }
-  // Adds the resuming step; false (resume at once) if it already ran.
-  bool await_suspend(std::coroutine_handle<CoroutinePromise> coroutine);
-  // The value, or throws the Failure.
-  Value await_resume();
-
-private:
-  friend class ResumeCoroutine;
-  std::optional<Deferred> awaited_;  // released while suspended
-  std::optional<Value> delivered_;   // set by the resuming step
-  bool suspended_ = false;
-};
-
+class CoroutinePromise;
+class DeferredAwaiter;
+template <class T>
+class TypedAwaiter;
 }  // namespace detail
 
-// Awaiting a Deferred inside a coroutine that returns a Deferred.
-inline detail::DeferredAwaiter operator co_await(Deferred d) noexcept {
-  return detail::DeferredAwaiter(std::move(d));
-}
+// --- Awaiting ----------------------------------------------------------------
+//
+// `co_await d` evaluates to d's result as a Value; `co_await as<T>(d)` to the
+// result as a T, and throws TypeMismatchError (naming both types) at the
+// co_await if the result is not exactly a T (as a typed handler would).
+//
+// A failure is thrown at the co_await: the wrapped exception itself, so it is
+// caught by its own type (`catch (const std::invalid_argument&)`), or by
+// `catch (...)` where Failure::current() gives it back as a Failure (one that
+// wraps the same exception object). A non-exception thrown object (`throw
+// 42`) is caught as that type.
+//
+// Exactly Twisted's rules for what happens to d:
+//  - d has a result and is not paused (nor waiting on another Deferred): the
+//    coroutine does not suspend. d keeps its result; the coroutine gets a
+//    copy of the value (a value that cannot be copied is moved out, leaving
+//    null in d). A Failure thrown this way no longer counts as unhandled in
+//    d (Twisted clears its DebugInfo.failResult).
+//  - otherwise: the coroutine suspends and one step is added to d. When d's
+//    result reaches that step, the step resumes the coroutine with it (the
+//    coroutine runs inside that firing, up to its next suspension or its
+//    end) and d's chain continues with null: the result was consumed.
+// A loop awaiting fired Deferreds, or Deferreds fired later one by one, runs
+// in constant stack: nothing recurses per await.
+//
+// While resumed from d's step, d is running a handler; awaiting d again then
+// throws TypeMismatchError (the coroutine took d's result, as a handler that
+// takes its argument by value; see "A result shared with a running handler"
+// in the README).
+//
+// `co_await d` on an lvalue borrows d (no reference count is taken); on an
+// rvalue (`co_await fetch()`) the awaiter holds it until the coroutine
+// suspends. Only coroutines returning deferred::Deferred can co_await a
+// Deferred.
+template <class T>
+detail::TypedAwaiter<T> as(Deferred&& d) noexcept;
+template <class T>
+detail::TypedAwaiter<T> as(const Deferred& d) noexcept;
+
+detail::DeferredAwaiter operator co_await(Deferred&& d) noexcept;
+detail::DeferredAwaiter operator co_await(const Deferred& d) noexcept;
+
+// --- The coroutine's Deferred -------------------------------------------------
+//
+// Fires once, with the co_returned value or with a Failure of the escaping
+// exception, when the body ends (a co_returned Failure is a failure too;
+// co_return of a Deferred fails it with NestedDeferredError, where Twisted
+// asserts). Firing it by hand before that is allowed (as in Twisted); the
+// coroutine's own result then raises AlreadyCalledError at whoever resumed
+// it (the awaited Deferred's chain gets that Failure).
+//
+// cancel(), as in Twisted's _cancellableInlineCallbacks:
+//  - while the coroutine is suspended: the coroutine's Deferred gets a result
+//    at once -- it waits (isWaiting()) on a fresh internal Deferred that the
+//    coroutine will fire from then on -- and the awaited Deferred is
+//    cancelled. The outcome of that (normally CancelledError) is delivered at
+//    the co_await; the coroutine may catch it and go on, and what it finally
+//    returns or raises becomes the result. If it finishes during cancel(),
+//    the result is there when cancel() returns.
+//  - after the coroutine has ended: does nothing.
+//  - cancelling again while it waits cancels the internal Deferred, which
+//    does the same again (the current awaited Deferred is cancelled).
+// The coroutine's Deferred carries one internal step for this (counted by
+// pendingSteps()), placed first.
+//
+// Ownership. The coroutine's Deferred does not own the frame. While the
+// coroutine is suspended, its frame is owned by the step it added to the
+// awaited Deferred; the frame owns the coroutine's Deferred (to fire it), so
+// a coroutine nobody holds still runs to its end. If the awaited Deferred is
+// destroyed without a result (every handle dropped, the step never ran), the
+// frame is destroyed with it, its locals' destructors run, and the
+// coroutine's Deferred never fires; cancel() on it then fails it with
+// CancelledError. (Twisted's garbage collector keeps the awaited Deferred
+// alive as long as the coroutine's Deferred is.) A frame that itself holds a
+// handle to the Deferred it awaits (a local or a parameter) is a reference
+// cycle: if that Deferred is never fired nor cancelled, both leak, as a
+// waiting pair does. If the frame is destroyed after a cancel(), the
+// coroutine's Deferred fails with CancelledError then (it waited on the
+// internal Deferred only the frame could fire).
 
 }  // namespace deferred
 
-template <class... Args>
-struct std::coroutine_traits<deferred::Deferred, Args...> {
-  using promise_type = deferred::detail::CoroutinePromise;
-};
+#include "deferred/detail/coroutine-inl.h"

@@ -319,18 +319,25 @@ UnhandledErrorSink setUnhandledErrorSink(UnhandledErrorSink sink);
 
 // --- Debugging ----------------------------------------------------------------
 //
-// Debug mode (Twisted's setDebugging): each Deferred made while it is on
-// remembers where it was created and where it was first fired
-// (callback()/errback(), as file:line and function), and AlreadyCalledError
-// messages and unhandled-error reports name both. Off by default; when off it
-// costs one relaxed atomic load per Deferred made and fired.
+// Debug mode (Twisted's setDebugging), a process-wide runtime switch: a
+// Deferred made while it is on remembers where it was created, and one first
+// fired (callback()/errback()) while it is on remembers where -- as Twisted
+// records the creator and the first invoker. Locations are file:line and
+// function (std::source_location: the default arguments of the constructor,
+// callback(), errback(), succeed() and fail(); leave them defaulted). An
+// AlreadyCalledError raised while it is on then says
+//   "Deferred has already been called (created at F:L in FN; first fired at
+//    F:L in FN); called again at F:L in FN"
+// and the unhandled-error report names both (see unhandledErrorOrigin()).
+// Off by default. Off, it costs one relaxed atomic load when a Deferred is
+// made and one when it is fired; nothing per handler.
 void setDebugging(bool on) noexcept;
 bool debugging() noexcept;
 
-// During a call of the unhandled-error sink: where the Deferred being
-// reported was created and first fired ("created at F:L in FN; first fired at
-// F:L in FN"), if it was made in debug mode; otherwise empty. The default
-// sink prints it.
+// During a call of the unhandled-error sink: what debug mode recorded of the
+// Deferred being reported ("created at F:L in FN; first fired at F:L in FN",
+// or only the part that was recorded); empty if nothing was. The default
+// sink prints it on a line of its own, in parentheses.
 const std::string& unhandledErrorOrigin() noexcept;
 
 }  // namespace deferred

@@ -2,13 +2,24 @@
 // and DeferredSemaphore, with Twisted 22.4's semantics.
 //
 //   deferred::DeferredLock lock;
-//   lock.run([] { return writeFile(); });   // runs once the lock is free,
-//                                           // releases when writeFile's Deferred fires
+//   lock.run(writeFile, path);   // calls writeFile(path) once the lock is
+//                                // free; unlocks when its Deferred fires
 //
 // Both are handles: copies refer to the same lock. acquire() returns a
-// Deferred that fires with the lock (or semaphore) itself once it is the
-// caller's; waiters are served first in, first out. Cancelling a waiting
-// acquire() removes it from the queue (it errbacks with CancelledError).
+// Deferred that fires with the lock (a DeferredLock, or a DeferredSemaphore)
+// once it is the caller's: at once if it is free, otherwise when a release()
+// hands it over. Waiters are served first in, first out, and each is fired
+// inside the release() that serves it (its handlers run before release()
+// returns). Cancelling a waiting acquire() removes it from the queue and
+// fails it with CancelledError; cancelling one that has fired does nothing
+// (the caller holds the lock and must release it).
+//
+// Ownership: the lock holds its waiting acquire() Deferreds (as Twisted's
+// `waiting` list); a waiter does not hold the lock, so a lock nobody holds
+// any more goes with its waiters (their handlers never run). run() keeps the
+// lock alive until the function's Deferred has fired and released it. A
+// handler on a waiting acquire() that captures the lock is a reference
+// cycle, which leaks if the lock is never released.
 #pragma once
 
 #include <cstddef>
@@ -21,91 +32,79 @@ namespace deferred {
 
 namespace detail {
 struct TokenPool;
+struct LockAccess;
 }  // namespace detail
 
-// Twisted's DeferredSemaphore: at most `tokens` holders at a time.
+// Twisted's DeferredSemaphore: at most `limit()` holders at a time.
 class DeferredSemaphore {
 public:
-  // Throws std::invalid_argument if tokens < 1 (Twisted's ValueError).
+  // A semaphore with `tokens` tokens, all free. Throws std::invalid_argument
+  // if tokens < 1 (Twisted's ValueError).
   explicit DeferredSemaphore(int tokens);
 
   // A Deferred that fires with this semaphore once a token is the caller's:
-  // at once if one is free, else when release() hands one over.
+  // at once if one is free (tokens() decreases), else on a later release().
   Deferred acquire();
 
-  // Returns a token: the first waiter gets it (its acquire() fires now,
-  // running its handlers before release() returns). Throws
-  // std::logic_error if no token is held (Twisted asserts).
+  // Gives a token back: if acquire()s are waiting, the first one gets it
+  // (tokens() stays the same) and fires now. Throws std::logic_error,
+  // changing nothing, if every token is already free (Twisted asserts:
+  // "released too many times").
   void release();
 
-  // acquire(), then f(args...) (as maybeDeferred), then release() once the
-  // Deferred f returned has a result. Returns a Deferred with f's result.
+  // Twisted's run(f, *args): acquire(), then, once the token is the
+  // caller's, f(args...) as maybeDeferred() (a returned Deferred is waited
+  // for; a throw becomes a Failure), then release() once that Deferred has a
+  // result, whatever it is. Returns the acquire() Deferred, which ends up
+  // with f's result (or the Failure of a release() that threw). Cancelling it
+  // while it waits for the token leaves the queue without calling f.
+  // f and args are stored by value (decayed) and passed as lvalues.
   template <class F, class... Args>
   Deferred run(F&& f, Args&&... args);
 
-  int tokens() const noexcept;       // free tokens
-  int limit() const noexcept;        // the tokens it was made with
+  int tokens() const noexcept;           // free tokens (Twisted's `tokens`)
+  int limit() const noexcept;            // the tokens it was made with
   std::size_t waiting() const noexcept;  // acquire()s not yet served
 
+  // Identity: both handles refer to the same semaphore (or lock).
   bool sameAs(const DeferredSemaphore& other) const noexcept { return pool_ == other.pool_; }
 
 protected:
   friend class DeferredLock;
+  friend struct detail::LockAccess;
   explicit DeferredSemaphore(std::shared_ptr<detail::TokenPool> pool) noexcept
       : pool_(std::move(pool)) {}
-  // What acquire() fires with: this DeferredLock or DeferredSemaphore.
-  Value holder() const;
   std::shared_ptr<detail::TokenPool> pool_;
 };
 
-// Twisted's DeferredLock: a semaphore with one token, whose acquire() fires
-// with the DeferredLock.
+// Twisted's DeferredLock: one holder at a time. A DeferredSemaphore with one
+// token (so also usable as one), whose acquire() fires with the DeferredLock.
 class DeferredLock : public DeferredSemaphore {
 public:
+  // An unlocked lock.
   DeferredLock();
 
-  // A Deferred that fires with this lock once the caller holds it.
+  // A Deferred that fires with this lock once the caller holds it: at once if
+  // it is unlocked (it becomes locked), else on a later release().
   Deferred acquire();
 
-  // Unlocks; the first waiter gets the lock. Throws std::logic_error if
-  // the lock is not locked (Twisted asserts).
+  // Unlocks; if acquire()s are waiting, the first one gets the lock (it
+  // stays locked) and fires now. Throws std::logic_error, changing nothing,
+  // if the lock is not locked (Twisted asserts: "Tried to release an
+  // unlocked lock").
   void release();
 
-  template <class F, class... Args>
-  Deferred run(F&& f, Args&&... args);
+  // run() (inherited): as DeferredSemaphore::run, under this lock.
 
+  // Twisted's `locked`.
   bool locked() const noexcept { return tokens() == 0; }
 
 private:
   friend class DeferredSemaphore;
+  friend struct detail::LockAccess;
   explicit DeferredLock(const DeferredSemaphore& same) noexcept : DeferredSemaphore(same.pool_) {}
 };
 
-// --- Implementation -------------------------------------------------------------
-
-namespace detail {
-// d.addBoth(release owner, pass the result on); returns d.
-Deferred releaseWhenDone(Deferred d, DeferredSemaphore owner);
-}  // namespace detail
-
-template <class F, class... Args>
-Deferred DeferredSemaphore::run(F&& f, Args&&... args) {
-  DeferredSemaphore self = *this;
-  return acquire().addCallback(
-      [self, f = std::forward<F>(f),
-       ... args = std::forward<Args>(args)](Value) mutable {
-        return detail::releaseWhenDone(maybeDeferred(f, args...), self);
-      });
-}
-
-template <class F, class... Args>
-Deferred DeferredLock::run(F&& f, Args&&... args) {
-  DeferredLock self = *this;
-  return acquire().addCallback(
-      [self, f = std::forward<F>(f),
-       ... args = std::forward<Args>(args)](Value) mutable {
-        return detail::releaseWhenDone(maybeDeferred(f, args...), self);
-      });
-}
-
 }  // namespace deferred
+
+#include "deferred/detail/lock-inl.h"

@@ -134,7 +134,8 @@ Failure mismatchFailure(const std::type_info& expected,
 struct DebugInfo {
   std::source_location created;
   std::source_location fired;
-  bool hasFired = false;
+  bool hasCreated = false;  // made while debug mode was on
+  bool hasFired = false;    // first fired while debug mode was on
   std::string describe() const;
 };
 
@@ -149,7 +150,7 @@ struct DeferredState {
   bool suppressAlreadyCalled = false;
   // cancel() while pending only calls the canceller (no CancelledError);
   // once called, `pendingOnlyCancel` makes cancel() do nothing at all.
-  bool cancellerIsCancel = false;  // DeferredList, coroutines
+  bool cancellerIsCancel = false;  // DeferredList
   bool pendingOnlyCancel = false;  // DeferredList
   bool failureRecorded = false;  // Twisted's DebugInfo.failResult is set
   bool dead = false;             // strong reached zero
@@ -541,18 +542,11 @@ struct DeferredAccess {
     return Deferred(Deferred::Adopt{}, state);
   }
   // cancel() on `d` while it has no result will only call its canceller
-  // (a coroutine's canceller resumes it); with `onlyWhilePending`, cancel()
+  // (DeferredList's cancels the members); with `onlyWhilePending`, cancel()
   // after that does nothing at all (DeferredList.cancel overrides so).
   static void cancellerIsCancel(Deferred& d, bool onlyWhilePending) noexcept {
     d.state_->cancellerIsCancel = true;
     d.state_->pendingOnlyCancel = onlyWhilePending;
-  }
-  // The current value, to move out of (a coroutine awaiting a fired
-  // Deferred whose value cannot be copied).
-  static Value& value(Deferred& d) noexcept { return d.state_->value; }
-  // The current Failure no longer counts as unhandled (it was awaited).
-  static void markFailureHandled(Deferred& d) noexcept {
-    d.state_->failureRecorded = false;
   }
 };
 

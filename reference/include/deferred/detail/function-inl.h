@@ -34,6 +34,11 @@ public:
   void emplace(F&& f) {
     using D = std::decay_t<F>;
     if constexpr (fitsInline<D>()) {
+      if constexpr (sizeof(D) < kInlineSize || std::is_empty_v<D>) {
+        // The bytes D leaves unused are copied by take(): defined, and no
+        // -Wmaybe-uninitialized (a captureless lambda uses none of them).
+        std::memset(buffer_, 0, kInlineSize);
+      }
       ::new (static_cast<void*>(buffer_)) D(std::forward<F>(f));
       invoke_ = &invokeInline<D>;
       if constexpr (!(std::is_trivially_copyable_v<D> &&

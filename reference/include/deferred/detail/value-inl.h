@@ -86,6 +86,10 @@ struct ValueOps {
 
 struct ValueAccess {
   static unsigned char special(const Value& v) noexcept;
+  // Makes `to` (null) a copy of `from` with a memcpy when that is a copy: a
+  // null Value, or a copyable, trivially copyable object stored inline.
+  // False (nothing done) otherwise: use Value::copy().
+  static bool copyTrivially(const Value& from, Value& to) noexcept;
   template <class T>
   static T& unchecked(Value& v) noexcept {
     return *static_cast<T*>(v.object());
@@ -217,5 +221,13 @@ inline const std::type_info& Value::type() const noexcept {
 namespace deferred::detail {
 inline unsigned char ValueAccess::special(const Value& v) noexcept {
   return v.vtable_ == nullptr ? 0 : v.vtable_->special;
+}
+
+inline bool ValueAccess::copyTrivially(const Value& from, Value& to) noexcept {
+  const ValueVTable* vt = from.vtable_;
+  if (vt != nullptr && (vt->move != nullptr || vt->copy == nullptr)) return false;
+  std::memcpy(to.buffer_, from.buffer_, Value::kInlineSize);
+  to.vtable_ = vt;
+  return true;
 }
 }  // namespace deferred::detail

@@ -1,0 +1,162 @@
+// Implementation details of deferred/coroutine.h. Not part of the public API.
+#pragma once
+
+#include <coroutine>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace deferred::detail {
+
+// Twisted's _CancellationStatus: what the coroutine fires when it ends (its
+// Deferred, or after cancel() the internal Deferred its Deferred waits on),
+// and the Deferred it last suspended on (weak: the frame must not be kept
+// alive through it).
+struct CoroutineStatus {
+  std::optional<Deferred> deferred;
+  std::optional<WeakDeferred> waitingOn;
+  bool cancelled = false;  // deferred is an internal one, made by cancel()
+};
+
+class CoroutinePromise {
+public:
+  CoroutinePromise();
+  CoroutinePromise(const CoroutinePromise&) = delete;
+  CoroutinePromise& operator=(const CoroutinePromise&) = delete;
+  // The frame is destroyed before the coroutine ended (the Deferred it
+  // awaited went without a result): after a cancel(), the internal Deferred
+  // the coroutine's Deferred waits on fails with CancelledError (no one else
+  // can fire it, and the two would hold each other forever).
+  ~CoroutinePromise();
+
+  Deferred get_return_object() const noexcept { return *status_->deferred; }
+  std::suspend_never initial_suspend() const noexcept { return {}; }
+  std::suspend_never final_suspend() const noexcept { return {}; }
+
+  // Fires status.deferred (AlreadyCalledError, if it was fired by hand, goes
+  // to whoever resumed the coroutine, as in Twisted).
+  void return_value(Value value);
+  void unhandled_exception();
+
+  CoroutineStatus& status() noexcept { return *status_; }
+
+private:
+  std::shared_ptr<CoroutineStatus> status_;  // weakly shared with cancel()
+  bool ended_ = false;
+};
+
+using CoroutineHandle = std::coroutine_handle<CoroutinePromise>;
+
+// The result of an await that did not suspend, when it is not simply a
+// copyable value: a Failure (thrown, and no longer unhandled in `awaited`),
+// a handler of `awaited` running, a value that cannot be copied.
+Value takeReadyResultSlow(const Deferred& awaited);
+
+class DeferredAwaiter {
+public:
+  explicit DeferredAwaiter(const Deferred& borrowed) noexcept : awaited_(&borrowed) {}
+  explicit DeferredAwaiter(Deferred&& owned) noexcept
+      : awaited_(nullptr), owned_(std::move(owned)) {
+    awaited_ = &*owned_;
+  }
+  // Lives where it was made (the frame): the resuming step points at it.
+  DeferredAwaiter(const DeferredAwaiter&) = delete;
+  DeferredAwaiter& operator=(const DeferredAwaiter&) = delete;
+
+  // Twisted's Deferred.send(): a result, and not paused (waiting counts).
+  bool await_ready() const noexcept {
+    const DeferredState* s = DeferredAccess::state(*awaited_);
+    return s->called && s->kind != ResultKind::Deferred && s->paused == 0;
+  }
+
+  // Adds the resuming step (which now owns the frame) and lets go of the
+  // awaited Deferred. False (go on at once) if the step already ran.
+  bool await_suspend(CoroutineHandle coroutine);
+
+  Value await_resume() {
+    if (resumed_) return takeDelivered();
+    return takeReady();
+  }
+
+protected:
+  friend class ResumeCoroutine;
+
+  Value takeReady() {
+    DeferredState* s = DeferredAccess::state(*awaited_);
+    if (s->kind == ResultKind::Value && !s->running) [[likely]] {
+      Value copy;
+      if (ValueAccess::copyTrivially(s->value, copy)) return copy;  // ints, pointers...
+      try {
+        return s->value.copy();
+      } catch (const TypeMismatchError&) {
+        // Not copyable: takeReadyResultSlow moves it out.
+      }
+    }
+    return takeReadyResultSlow(*awaited_);
+  }
+
+  Value takeDelivered() {
+    Value result = std::move(delivered_);
+    if (const Failure* failure = result.getIf<Failure>()) failure->raise();
+    return result;
+  }
+
+  // Ready path of as<T>: the value as a T, without a Value copy. A value of
+  // another type stays in the awaited Deferred.
+  template <class T>
+  T takeReadyAs() {
+    DeferredState* s = DeferredAccess::state(*awaited_);
+    if (s->kind == ResultKind::Value && !s->running) [[likely]] {
+      if constexpr (std::is_copy_constructible_v<T>) {
+        if (const T* value = s->value.template getIf<T>()) return *value;
+      }
+      if (!s->value.template is<T>()) (void)s->value.template get<T>();  // throws
+    }
+    return std::move(takeReadyResultSlow(*awaited_).template get<T>());
+  }
+
+  const Deferred* awaited_;
+  std::optional<Deferred> owned_;  // an rvalue's handle, until suspension
+  Value delivered_;                // what the resuming step received
+  bool suspended_ = false;         // the step owns the frame
+  bool resumed_ = false;           // the step ran and delivered_ is set
+};
+
+template <class T>
+class TypedAwaiter : public DeferredAwaiter {
+public:
+  using DeferredAwaiter::DeferredAwaiter;
+
+  T await_resume() {
+    if (resumed_) return std::move(takeDelivered().template get<T>());
+    return takeReadyAs<T>();
+  }
+};
+
+}  // namespace deferred::detail
+
+namespace deferred {
+
+template <class T>
+detail::TypedAwaiter<T> as(Deferred&& d) noexcept {
+  return detail::TypedAwaiter<T>(std::move(d));
+}
+template <class T>
+detail::TypedAwaiter<T> as(const Deferred& d) noexcept {
+  return detail::TypedAwaiter<T>(d);
+}
+
+inline detail::DeferredAwaiter operator co_await(Deferred&& d) noexcept {
+  return detail::DeferredAwaiter(std::move(d));
+}
+inline detail::DeferredAwaiter operator co_await(const Deferred& d) noexcept {
+  return detail::DeferredAwaiter(d);
+}
+
+}  // namespace deferred
+
+template <class... Args>
+struct std::coroutine_traits<deferred::Deferred, Args...> {
+  using promise_type = deferred::detail::CoroutinePromise;
+};
