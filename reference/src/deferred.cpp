@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -174,8 +175,91 @@ std::string DebugInfo::describe() const {
   return text;
 }
 
+// --- Waiting cycles -------------------------------------------------------------
+
+// A Deferred waiting on another holds it (its result is that Deferred), and
+// the other holds the waiting one (the Continuation step that will resume
+// it): a reference cycle, which Python's garbage collector breaks when
+// nothing else refers to either. This does the same for these cycles: when a
+// reference to a Deferred in a waiting relationship is dropped, the group of
+// Deferreds linked by waiting is destroyed if those links are all that keeps
+// each of them alive. References held elsewhere (handles, handler captures,
+// a running chain) keep the whole group.
+namespace {
+
+unsigned waitingLinks(const DeferredState* state) noexcept {
+  return state->waiters +
+         (state->kind == ResultKind::Deferred && state->inner != nullptr ? 1u : 0u);
+}
+
+bool& collecting() {
+  thread_local bool active = false;
+  return active;
+}
+
+void collectIfUnreachable(DeferredState* start) noexcept {
+  if (start->strong > waitingLinks(start) || collecting()) return;
+  try {
+    // References to each member of the group from the group itself.
+    std::unordered_map<DeferredState*, unsigned> linked{{start, 0u}};
+    std::vector<DeferredState*> todo{start};
+    auto follow = [&](DeferredState* to) {
+      auto [it, fresh] = linked.try_emplace(to, 0u);
+      ++it->second;
+      if (!fresh) return true;
+      todo.push_back(to);
+      return to->strong <= waitingLinks(to);  // else held from outside
+    };
+    while (!todo.empty()) {
+      DeferredState* s = todo.back();
+      todo.pop_back();
+      if (s->kind == ResultKind::Deferred && s->inner != nullptr && !follow(s->inner)) return;
+      if (s->waiters == 0) continue;
+      bool outside = false;
+      s->steps.forEachPending([&](Step& step) {
+        if (!step.callback.holds<Continuation>()) return;
+        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee)
+          outside = outside || !follow(waiting);
+      });
+      if (outside) return;
+    }
+    for (const auto& [s, refs] : linked) {
+      if (s->strong != refs) return;
+    }
+    // Unreachable: cut every waiting link, so that each member is left with
+    // only the reference taken here, then let them go.
+    collecting() = true;
+    for (const auto& [s, refs] : linked) retain(s);
+    for (const auto& [s, refs] : linked) {
+      if (s->kind == ResultKind::Deferred) {
+        DeferredState* inner = std::exchange(s->inner, nullptr);
+        s->kind = ResultKind::None;
+        if (inner != nullptr) releaseState(inner);
+      }
+      if (s->waiters == 0) continue;
+      s->waiters = 0;
+      s->steps.forEachPending([](Step& step) {
+        if (!step.callback.holds<Continuation>()) return;
+        if (DeferredState* waiting = std::exchange(step.callback.target<Continuation>()->chainee, nullptr))
+          releaseState(waiting);
+      });
+    }
+    collecting() = false;
+    for (const auto& [s, refs] : linked) releaseState(s);
+  } catch (const std::bad_alloc&) {
+    collecting() = false;  // no memory to look: keep them (a leak, not a crash)
+  }
+}
+
+}  // namespace
+
 void releaseState(DeferredState* state) noexcept {
-  if (--state->strong != 0) return;
+  if (--state->strong != 0) {
+    if (state->waiters != 0 || state->kind == ResultKind::Deferred) [[unlikely]] {
+      collectIfUnreachable(state);
+    }
+    return;
+  }
   Graveyard& yard = graveyard();
   if (yard.active) {
     yard.queue.push_back(state);
@@ -241,6 +325,7 @@ void runCallbacks(DeferredState* self) {
         DeferredState* chainee = std::exchange(
             step->callback.target<Continuation>()->chainee, nullptr);
         StepQueue::finish(step);
+        --current->waiters;
         moveResult(current, chainee);
         --chainee->paused;
         chain.push_back(chainee);  // adopts the continuation's reference
@@ -284,6 +369,7 @@ void runCallbacks(DeferredState* self) {
           Step continuation;
           continuation.callback = Handler(Continuation(current));
           inner->steps.push(std::move(continuation));
+          ++inner->waiters;
           break;
         } else if (inner->running) {
           // Its handler is running with that result as argument: Twisted

@@ -113,8 +113,8 @@ detail::DeferredAwaiter operator co_await(const Deferred& d) noexcept;
 // CancelledError. (Twisted's garbage collector keeps the awaited Deferred
 // alive as long as the coroutine's Deferred is.) A frame that itself holds a
 // handle to the Deferred it awaits (a local or a parameter) is a reference
-// cycle: if that Deferred is never fired nor cancelled, both leak, as a
-// waiting pair does. If the frame is destroyed after a cancel(), the
+// cycle the library cannot see: if that Deferred is never fired nor
+// cancelled, both leak (`co_await std::move(d)` lets go of it). If the frame is destroyed after a cancel(), the
 // coroutine's Deferred fails with CancelledError then (it waited on the
 // internal Deferred only the frame could fire).
 

@@ -175,10 +175,12 @@ public:
   // A handler returning a Deferred `inner` pauses this chain until `inner`
   // has a result; then that result continues down this chain and `inner`'s
   // own result becomes null (consumed). While waiting, this Deferred holds
-  // `inner` and `inner` holds this one (as in Twisted); if `inner` never
-  // fires and every other handle is dropped, both leak (there is no cycle
-  // collector) -- fire or cancel() pending Deferreds. Returning the Deferred
-  // a handler is attached to gives a Failure(SelfChainError).
+  // `inner` and `inner` holds this one (as in Twisted). When nothing but
+  // such waiting links keeps a group of Deferreds alive (every handle
+  // dropped, no handler capturing one), the group is destroyed at once, as
+  // Python's garbage collector would; a handle captured by a handler still
+  // counts. Returning the Deferred a handler is attached to gives a
+  // Failure(SelfChainError).
 
   // `callback` handles a value, `errback` a Failure. What `callback` throws
   // is NOT seen by `errback` (it goes to the next step):

@@ -81,6 +81,15 @@ public:
 
   std::size_t size() const noexcept { return pending_; }
 
+  // Calls f(step) for each step not taken yet, in order.
+  template <class F>
+  void forEachPending(F&& f) {
+    for (Chunk* c = readChunk_; c != nullptr; c = c->next) {
+      for (std::uint32_t i = c == readChunk_ ? readIndex_ : 0; i < c->count; ++i)
+        f(c->steps[i]);
+    }
+  }
+
   // Once everything was taken: return to the inline storage.
   void resetIfDrained() noexcept {
     if (pending_ == 0 && (tail_ != &first_ || first_.count != 0)) clear();
@@ -143,6 +152,7 @@ struct DebugInfo {
 struct DeferredState {
   unsigned strong = 1;  // Deferred handles, chain runner, continuations
   unsigned weak = 0;    // chainedTo pointers: keep the memory, not the object
+  unsigned waiters = 0;  // Continuation steps in `steps`: Deferreds waiting on this one
   int paused = 0;
   ResultKind kind = ResultKind::None;
   bool called = false;

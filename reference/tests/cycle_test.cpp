@@ -1,0 +1,240 @@
+// The reference cycles Deferreds invite, and what becomes of them when every
+// handle is dropped. Python's garbage collector frees such cycles in
+// Twisted; here a waiting group is freed when only its waiting links keep it
+// alive, and the other shapes are broken by design (weak references). Each
+// test watches a token captured by a handler: the token expires exactly when
+// the step holding it is destroyed, i.e. when its Deferred is freed.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "deferred/coroutine.h"
+#include "deferred/deferred.h"
+#include "deferred/list.h"
+#include "deferred/lock.h"
+
+namespace {
+
+using deferred::Deferred;
+using deferred::Failure;
+using deferred::Value;
+
+struct Token {
+  std::shared_ptr<int> strong = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = strong;
+  bool freed() const { return watch.expired(); }
+};
+
+// A pass-through callback that keeps `token` alive while its step exists.
+auto holding(const Token& token) {
+  return [keep = token.strong](Value v) { return v; };
+}
+
+class Cycles : public ::testing::Test {
+protected:
+  void SetUp() override {
+    previous = deferred::setUnhandledErrorSink([this](const Failure&) { ++unhandled; });
+  }
+  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
+  deferred::UnhandledErrorSink previous;
+  int unhandled = 0;
+};
+
+// outer's callback returns inner, which never fires.
+struct WaitingPair {
+  Token outerToken, innerToken;
+  Deferred inner, outer;
+  WaitingPair() {
+    inner.addCallback(holding(innerToken));
+    Deferred returned = inner;
+    outer.addCallback([returned](Value) { return returned; });
+    outer.addCallback(holding(outerToken));
+    outer.callback(Value(1));
+  }
+};
+
+TEST_F(Cycles, AWaitingPairNobodyHoldsIsFreed) {
+  auto pair = std::make_unique<WaitingPair>();
+  Token& outerToken = pair->outerToken;
+  Token& innerToken = pair->innerToken;
+  Token keepO = outerToken, keepI = innerToken;  // copies outlive the pair
+  outerToken.strong.reset();
+  innerToken.strong.reset();
+  keepO.strong.reset();
+  keepI.strong.reset();
+  EXPECT_FALSE(keepO.freed());
+  EXPECT_FALSE(keepI.freed());
+  pair.reset();
+  EXPECT_TRUE(keepO.freed());
+  EXPECT_TRUE(keepI.freed());
+  EXPECT_EQ(unhandled, 0);
+}
+
+TEST_F(Cycles, AHeldInnerKeepsTheWaitingOuterAndFiresIt) {
+  Token outerToken;
+  int seen = 0;
+  Deferred inner;
+  {
+    Deferred outer;
+    Deferred returned = inner;
+    outer.addCallback([returned](Value) { return returned; });
+    outer.addCallback([&seen, keep = outerToken.strong](Value v) {
+      seen = v.get<int>();
+      return v;
+    });
+    outer.callback(Value(1));
+  }
+  outerToken.strong.reset();
+  EXPECT_FALSE(outerToken.freed());  // as in Twisted: inner's step holds outer
+  inner.callback(Value(7));
+  EXPECT_EQ(seen, 7);
+  EXPECT_TRUE(outerToken.freed());
+}
+
+TEST_F(Cycles, AHeldOuterKeepsTheInnerItCanStillCancel) {
+  Token innerToken;
+  Deferred outer;
+  {
+    Deferred inner;
+    inner.addCallback(holding(innerToken));
+    Deferred returned = inner;
+    outer.addCallback([returned](Value) { return returned; });
+    outer.callback(Value(1));
+  }
+  innerToken.strong.reset();
+  EXPECT_FALSE(innerToken.freed());
+  outer.cancel();  // reaches inner: the chain continues with CancelledError
+  bool cancelled = false;
+  outer.addErrback([&](Failure f) {
+    cancelled = f.check<deferred::CancelledError>().has_value();
+    return Value();
+  });
+  EXPECT_TRUE(cancelled);
+  EXPECT_TRUE(innerToken.freed());
+}
+
+TEST_F(Cycles, ANestedWaitingChainAndSharedInnerAreFreed) {
+  Token bottomToken, topToken, otherToken;
+  {
+    Deferred bottom;
+    bottom.addCallback(holding(bottomToken));
+    Deferred middle, top, other;
+    middle.addCallback([bottom](Value) { return bottom; });
+    middle.callback(Value(1));
+    top.addCallback([middle](Value) { return middle; });
+    top.addCallback(holding(topToken));
+    top.callback(Value(2));
+    // A second Deferred waiting on the same bottom one.
+    other.addCallback([bottom](Value) { return bottom; });
+    other.addCallback(holding(otherToken));
+    other.callback(Value(3));
+  }
+  bottomToken.strong.reset();
+  topToken.strong.reset();
+  otherToken.strong.reset();
+  EXPECT_TRUE(bottomToken.freed());
+  EXPECT_TRUE(topToken.freed());
+  EXPECT_TRUE(otherToken.freed());
+}
+
+TEST_F(Cycles, APausedFailedInnerIsFreedWithoutAnUnhandledReport) {
+  Token innerToken;
+  {
+    Deferred inner;
+    inner.pause();
+    inner.errback(Failure(std::runtime_error("behind a pause")));
+    inner.addBoth(holding(innerToken));
+    Deferred outer;
+    outer.addCallback([inner](Value) { return inner; });
+    outer.callback(Value(1));
+  }
+  innerToken.strong.reset();
+  EXPECT_TRUE(innerToken.freed());
+  // Twisted records a failure as unhandled only when its chain ran to the
+  // end; a paused one never did.
+  EXPECT_EQ(unhandled, 0);
+}
+
+TEST_F(Cycles, AHandlerHoldingTheInnerKeepsTheGroup) {
+  // A reference the library cannot see (a capture) keeps the group alive:
+  // the collection is conservative.
+  Token innerToken;
+  Deferred keepAlive;
+  {
+    Deferred inner;
+    inner.addCallback(holding(innerToken));
+    Deferred outer;
+    outer.addCallback([inner](Value) { return inner; });
+    outer.callback(Value(1));
+    keepAlive.addCallback([inner](Value v) { return v; });
+  }
+  innerToken.strong.reset();
+  EXPECT_FALSE(innerToken.freed());
+  keepAlive = Deferred();  // the capture goes: now the pair is unreachable
+  EXPECT_TRUE(innerToken.freed());
+}
+
+TEST_F(Cycles, ADeferredListAndItsPendingMembersAreFreed) {
+  Token listToken;
+  {
+    std::vector<Deferred> members(3);
+    members[1].callback(Value(1));
+    Deferred list = deferred::deferredList(members);
+    list.addCallback(holding(listToken));
+  }
+  listToken.strong.reset();
+  EXPECT_TRUE(listToken.freed());
+}
+
+TEST_F(Cycles, ALockRunWaitingOnANeverFiredDeferredIsFreed) {
+  Token resultToken, waiterToken;
+  {
+    deferred::DeferredLock lock;
+    Deferred never;
+    Deferred first = lock.run([never]() { return never; });
+    first.addCallback(holding(resultToken));
+    Deferred second = lock.run([]() { return Value(2); });  // waits for the lock
+    second.addCallback(holding(waiterToken));
+  }
+  resultToken.strong.reset();
+  waiterToken.strong.reset();
+  EXPECT_TRUE(resultToken.freed());
+  EXPECT_TRUE(waiterToken.freed());
+}
+
+Deferred awaitForever(Deferred awaited, std::shared_ptr<int> local) {
+  co_await std::move(awaited);  // the frame keeps no handle on it
+  co_return Value(*local);
+}
+
+TEST_F(Cycles, ACoroutineSuspendedOnADroppedDeferredIsFreed) {
+  Token frameToken;
+  {
+    Deferred awaited;
+    Deferred running = awaitForever(awaited, frameToken.strong);
+  }
+  frameToken.strong.reset();
+  EXPECT_TRUE(frameToken.freed());  // the frame and its locals are gone
+}
+
+TEST_F(Cycles, AHundredThousandDeepWaitingChainIsFreedInOnePass) {
+  Token token;
+  {
+    Deferred bottom;
+    bottom.addCallback(holding(token));
+    Deferred next = bottom;
+    for (int i = 0; i < 100000; ++i) {
+      Deferred outer;
+      outer.addCallback([next](Value) { return next; });
+      outer.callback(Value(i));
+      next = outer;
+    }
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
+}  // namespace
