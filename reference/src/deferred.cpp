@@ -490,6 +490,17 @@ Deferred& Deferred::stepAdded() {
 
 Deferred& Deferred::chainDeferred(Deferred other) {
   detail::setChainedTo(other.state_, state_);
+  if (other.state_ == state_) {
+    // Chained to itself (firing it again raises AlreadyCalledError, as in
+    // Twisted): held weakly, so that it does not own itself.
+    return addCallbacks(
+        [self = detail::WeakDeferred(other)](Value result) {
+          if (std::optional<Deferred> d = self.lock()) d->callback(std::move(result));
+        },
+        [self = detail::WeakDeferred(other)](Failure failure) {
+          if (std::optional<Deferred> d = self.lock()) d->errback(std::move(failure));
+        });
+  }
   Deferred forErrors = other;
 #if defined(DEFERRED_MUTANTS)
   if (DEFERRED_MUTANT("chain-deferred-keeps-result")) {

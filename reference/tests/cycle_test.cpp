@@ -237,4 +237,27 @@ TEST_F(Cycles, AHundredThousandDeepWaitingChainIsFreedInOnePass) {
   EXPECT_TRUE(token.freed());
 }
 
+TEST_F(Cycles, ADeferredChainedToItselfIsFreedAndStillRaisesAlreadyCalled) {
+  Token token;
+  bool alreadyCalled = false;
+  {
+    Deferred d;
+    d.chainDeferred(d);
+    d.addErrback([&, keep = token.strong](Failure f) {
+      alreadyCalled = f.check<deferred::AlreadyCalledError>().has_value();
+      return Value();
+    });
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+  Deferred fired;
+  fired.chainDeferred(fired);
+  fired.addErrback([&](Failure f) {
+    alreadyCalled = f.check<deferred::AlreadyCalledError>().has_value();
+    return Value();
+  });
+  fired.callback(Value(1));
+  EXPECT_TRUE(alreadyCalled);
+}
+
 }  // namespace
