@@ -1,5 +1,7 @@
 #include "deferred/deferred.h"
 
+#include "list_step.h"
+
 #include <atomic>
 #include <cstdio>
 #include <string>
@@ -180,16 +182,20 @@ std::string DebugInfo::describe() const {
 // A Deferred waiting on another holds it (its result is that Deferred), and
 // the other holds the waiting one (the Continuation step that will resume
 // it): a reference cycle, which Python's garbage collector breaks when
-// nothing else refers to either. This does the same for these cycles: when a
-// reference to a Deferred in a waiting relationship is dropped, the group of
-// Deferreds linked by waiting is destroyed if those links are all that keeps
-// each of them alive. References held elsewhere (handles, handler captures,
-// a running chain) keep the whole group.
+// nothing else refers to it. So does this, for the cycles built from the
+// library's own links: waiting, and a DeferredList member's step, which
+// holds the list. When a reference to a Deferred in a waiting relationship
+// is dropped, the Deferreds reachable from it through such links are
+// examined as CPython's collector does: any of them with a reference from
+// elsewhere (a handle, a handler's capture, a running chain) is alive, and
+// so is everything it reaches; the rest is unreachable and destroyed.
 namespace {
 
-unsigned waitingLinks(const DeferredState* state) noexcept {
-  return state->waiters +
-         (state->kind == ResultKind::Deferred && state->inner != nullptr ? 1u : 0u);
+// A Deferred's references that may come from links: Deferreds waiting on
+// it, the one it waits on, and for a DeferredList its ListState.
+unsigned possibleLinks(const DeferredState* state) noexcept {
+  return state->waiters + (state->kind == ResultKind::Deferred ? 1u : 0u) +
+         (state->isList ? 1u : 0u);
 }
 
 bool& collecting() {
@@ -197,40 +203,100 @@ bool& collecting() {
   return active;
 }
 
-void collectIfUnreachable(DeferredState* start) noexcept {
-  if (start->strong > waitingLinks(start) || collecting()) return;
-  try {
-    // References to each member of the group from the group itself.
-    std::unordered_map<DeferredState*, unsigned> linked{{start, 0u}};
-    std::vector<DeferredState*> todo{start};
-    auto follow = [&](DeferredState* to) {
-      auto [it, fresh] = linked.try_emplace(to, 0u);
-      ++it->second;
-      if (!fresh) return true;
-      todo.push_back(to);
-      return to->strong <= waitingLinks(to);  // else held from outside
-    };
-    while (!todo.empty()) {
-      DeferredState* s = todo.back();
-      todo.pop_back();
-      if (s->kind == ResultKind::Deferred && s->inner != nullptr && !follow(s->inner)) return;
-      if (s->waiters == 0) continue;
-      bool outside = false;
-      s->steps.forEachPending([&](Step& step) {
-        if (!step.callback.holds<Continuation>()) return;
-        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee)
-          outside = outside || !follow(waiting);
+struct LinkGraph {
+  struct Node {
+    DeferredState* deferred = nullptr;  // else `list`
+    ListState* list = nullptr;
+    unsigned linkedFrom = 0;  // references from other nodes' links
+    bool alive = false;
+  };
+  std::unordered_map<const void*, std::size_t> index;
+  std::vector<Node> nodes;
+
+  std::size_t add(DeferredState* d, ListState* l) {
+    auto [it, fresh] = index.try_emplace(d != nullptr ? static_cast<const void*>(d) : l, nodes.size());
+    if (fresh) nodes.push_back(Node{d, l});
+    return it->second;
+  }
+
+  // Calls f(deferred, list) for each link out of node n (one of them set).
+  template <class F>
+  static void forEachLink(Node n, F&& f) {  // a copy: f may grow `nodes`
+    if (n.list != nullptr) {
+      if (DeferredState* target = DeferredAccess::state(n.list->list)) f(target, nullptr);
+      return;
+    }
+    DeferredState* s = n.deferred;
+    if (s->kind == ResultKind::Deferred && s->inner != nullptr) f(s->inner, nullptr);
+    s->steps.forEachPending([&](Step& step) {
+      if (step.callback.holds<Continuation>()) {
+        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr);
+      } else if (step.callback.holds<HandlerAdapter<MemberStep>>()) {
+        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state);
+      }
+    });
+  }
+
+  // Everything reachable from `start` through links, with the references
+  // the links account for. Returns false as soon as `start` is known to be
+  // alive: a Deferred joined to it by waiting links alone (they come in
+  // pairs, so it reaches `start` back) is referenced from elsewhere.
+  bool explore(DeferredState* start) {
+    add(start, nullptr);
+    std::vector<bool> byWaiting{true};  // reached from `start` by waiting links only
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const bool waitingPath = byWaiting[i];
+      bool startAlive = false;
+      forEachLink(nodes[i], [&](DeferredState* d, ListState* l) {
+        const std::size_t before = nodes.size();
+        const std::size_t j = add(d, l);
+        ++nodes[j].linkedFrom;
+        if (j != before) return;
+        byWaiting.push_back(waitingPath && d != nullptr && nodes[i].list == nullptr);
+        if (byWaiting.back() && d->strong > possibleLinks(d)) startAlive = true;
       });
-      if (outside) return;
+      if (startAlive) return false;
     }
-    for (const auto& [s, refs] : linked) {
-      if (s->strong != refs) return;
+    return true;
+  }
+
+  // Marks alive what is referenced from outside and what that reaches.
+  void markAlive() {
+    std::vector<std::size_t> todo;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const Node& n = nodes[i];
+      const unsigned refs = n.deferred != nullptr ? n.deferred->strong : n.list->references;
+      if (refs > n.linkedFrom) todo.push_back(i);
     }
-    // Unreachable: cut every waiting link, so that each member is left with
-    // only the reference taken here, then let them go.
+    while (!todo.empty()) {
+      Node& n = nodes[todo.back()];
+      todo.pop_back();
+      if (n.alive) continue;
+      n.alive = true;
+      forEachLink(n, [&](DeferredState* d, ListState* l) {
+        std::size_t j = index.at(d != nullptr ? static_cast<const void*>(d) : l);
+        if (!nodes[j].alive) todo.push_back(j);
+      });
+    }
+  }
+};
+
+void collectIfUnreachable(DeferredState* start) noexcept {
+  if (start->strong > possibleLinks(start) || collecting()) return;
+  try {
+    LinkGraph graph;
+    if (!graph.explore(start)) return;
+    graph.markAlive();
+    std::vector<DeferredState*> garbage;
+    for (const LinkGraph::Node& n : graph.nodes) {
+      if (!n.alive && n.deferred != nullptr) garbage.push_back(n.deferred);
+    }
+    if (garbage.empty()) return;
+    // Cut the waiting links of the unreachable Deferreds, then let them go:
+    // destroying them drops the member steps, and with them the lists.
     collecting() = true;
-    for (const auto& [s, refs] : linked) retain(s);
-    for (const auto& [s, refs] : linked) {
+    for (DeferredState* s : garbage) retain(s);
+    for (DeferredState* s : garbage) {
       if (s->kind == ResultKind::Deferred) {
         DeferredState* inner = std::exchange(s->inner, nullptr);
         s->kind = ResultKind::None;
@@ -245,7 +311,7 @@ void collectIfUnreachable(DeferredState* start) noexcept {
       });
     }
     collecting() = false;
-    for (const auto& [s, refs] : linked) releaseState(s);
+    for (DeferredState* s : garbage) releaseState(s);
   } catch (const std::bad_alloc&) {
     collecting() = false;  // no memory to look: keep them (a leak, not a crash)
   }

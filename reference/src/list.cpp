@@ -1,5 +1,7 @@
 #include "deferred/list.h"
 
+#include "list_step.h"
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -7,6 +9,9 @@
 
 namespace deferred {
 
+using detail::ListRef;
+using detail::ListState;
+using detail::MemberStep;
 using detail::WeakDeferred;
 
 ValueList::ValueList(const ValueList& other) : std::vector<Value>() {
@@ -27,35 +32,6 @@ FirstError::FirstError(Failure subFailure, std::size_t index)
 
 namespace {
 
-// What the list keeps while its members fire (Twisted's resultList and
-// finishedCount), and the list itself: members reach it through this.
-struct ListState {
-  unsigned references = 0;  // one per member step
-  Deferred list;
-  ListOptions options;
-  ListResult results;
-  std::size_t finished = 0;
-};
-
-// An owning reference to the ListState, one pointer wide so that a member's
-// step (this plus an index) is stored without an allocation.
-class ListRef {
-public:
-  explicit ListRef(ListState* state) noexcept : state_(state) { ++state_->references; }
-  ListRef(const ListRef& other) noexcept : ListRef(other.state_) {}
-  ListRef(ListRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
-  ListRef& operator=(const ListRef&) = delete;
-  ListRef& operator=(ListRef&&) = delete;
-  ~ListRef() {
-    if (state_ != nullptr && --state_->references == 0) delete state_;
-  }
-  ListState& operator*() const noexcept { return *state_; }
-  ListState* operator->() const noexcept { return state_; }
-
-private:
-  ListState* state_;
-};
-
 // The list's record of a member's value: a copy, or why there is none.
 Value recordOf(const Value& value) {
   try {
@@ -68,6 +44,10 @@ Value recordOf(const Value& value) {
 // Twisted's DeferredList._cbDeferred, minus what the member's chain gets:
 // records the member's outcome (a copy of `result`) at `index`, then fires
 // the list if that completes it.
+}  // namespace
+
+namespace detail {
+
 void record(ListState& s, std::size_t index, const Value& result, bool succeeded) {
   const std::size_t slot =
       DEFERRED_MUTANT("list-completion-order") ? s.finished : index;
@@ -87,6 +67,10 @@ void record(ListState& s, std::size_t index, const Value& result, bool succeeded
   }
 }
 
+}  // namespace detail
+
+namespace {
+
 struct CancelMembers {
   std::vector<WeakDeferred> members;
   void operator()(Deferred&) {
@@ -104,22 +88,6 @@ struct CancelMembers {
   }
 };
 
-// Twisted adds _cbDeferred as both callback and errback of each member.
-struct MemberStep {
-  ListRef state;
-  std::size_t index;
-  Value operator()(Value&& result) const {
-    const bool failed =
-        detail::ValueAccess::special(result) == detail::kValueSpecialTag<Failure>;
-    record(*state, index, result, !failed);
-    if (failed && state->options.consumeErrors &&
-        !DEFERRED_MUTANT("consume-errors-ignored")) {
-      return Value();
-    }
-    return std::move(result);
-  }
-};
-
 }  // namespace
 
 Deferred deferredList(std::vector<Deferred> members, ListOptions options) {
@@ -128,6 +96,7 @@ Deferred deferredList(std::vector<Deferred> members, ListOptions options) {
   for (const Deferred& m : members) weak.emplace_back(m);
   Deferred list(CancelMembers{std::move(weak)});
   detail::DeferredAccess::cancellerIsCancel(list, /*onlyWhilePending=*/true);
+  detail::DeferredAccess::markList(list);
 
   // Owned by the member steps; with no members, by this function only.
   ListRef state(new ListState);

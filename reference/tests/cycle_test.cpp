@@ -189,6 +189,51 @@ TEST_F(Cycles, ADeferredListAndItsPendingMembersAreFreed) {
   EXPECT_TRUE(listToken.freed());
 }
 
+TEST_F(Cycles, AMemberWaitingOnItsOwnListIsFreed) {
+  // A member's handler returns a list over that member: each waits on the
+  // other (a deadlock only cancel() breaks). Found by the scenario fuzzer.
+  Token memberToken, listToken;
+  {
+    Deferred member;
+    Deferred self = member;
+    member.addErrback([self, &listToken](Failure) {
+      Deferred list = deferred::gatherResults({self});
+      list.addBoth(holding(listToken));
+      return list;
+    });
+    member.addBoth(holding(memberToken));
+    member.errback(Failure(std::runtime_error("boom")));
+  }
+  memberToken.strong.reset();
+  listToken.strong.reset();
+  EXPECT_TRUE(memberToken.freed());
+  EXPECT_TRUE(listToken.freed());
+}
+
+TEST_F(Cycles, AListWithAnotherLiveMemberKeepsTheGroup) {
+  Token memberToken;
+  Deferred other;
+  bool resumed = false;
+  {
+    Deferred member;
+    Deferred self = member;
+    Deferred otherCopy = other;
+    member.addCallback([self, otherCopy](Value) {
+      return deferred::gatherResults({self, otherCopy});
+    });
+    member.addErrback([&resumed, keep = memberToken.strong](Failure f) {
+      resumed = f.check<deferred::FirstError>().has_value();
+      return Value();
+    });
+    member.callback(Value(1));
+  }
+  memberToken.strong.reset();
+  EXPECT_FALSE(memberToken.freed());  // `other` can still fail the list
+  other.errback(Failure(std::runtime_error("other failed")));
+  EXPECT_TRUE(resumed);
+  EXPECT_TRUE(memberToken.freed());
+}
+
 TEST_F(Cycles, ALockRunWaitingOnANeverFiredDeferredIsFreed) {
   Token resultToken, waiterToken;
   {

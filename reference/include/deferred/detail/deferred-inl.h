@@ -162,6 +162,7 @@ struct DeferredState {
   // once called, `pendingOnlyCancel` makes cancel() do nothing at all.
   bool cancellerIsCancel = false;  // DeferredList
   bool pendingOnlyCancel = false;  // DeferredList
+  bool isList = false;             // a DeferredList: its ListState holds it
   bool failureRecorded = false;  // Twisted's DebugInfo.failResult is set
   bool dead = false;             // strong reached zero
   Value value;
@@ -554,6 +555,8 @@ struct DeferredAccess {
   // cancel() on `d` while it has no result will only call its canceller
   // (DeferredList's cancels the members); with `onlyWhilePending`, cancel()
   // after that does nothing at all (DeferredList.cancel overrides so).
+  // `d` is a DeferredList's Deferred (held by its ListState).
+  static void markList(Deferred& d) noexcept { d.state_->isList = true; }
   static void cancellerIsCancel(Deferred& d, bool onlyWhilePending) noexcept {
     d.state_->cancellerIsCancel = true;
     d.state_->pendingOnlyCancel = onlyWhilePending;

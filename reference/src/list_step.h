@@ -1,0 +1,62 @@
+// DeferredList's member step, shared with the cycle collector in
+// deferred.cpp (which follows a member's step to the list it feeds).
+// Private to the library.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "deferred/list.h"
+
+namespace deferred::detail {
+
+// What the list keeps while its members fire (Twisted's resultList and
+// finishedCount), and the list itself: members reach it through this.
+struct ListState {
+  unsigned references = 0;  // one per member step
+  Deferred list;
+  ListOptions options;
+  ListResult results;
+  std::size_t finished = 0;
+};
+
+// An owning reference to the ListState, one pointer wide so that a member's
+// step (this plus an index) is stored without an allocation.
+class ListRef {
+public:
+  explicit ListRef(ListState* state) noexcept : state_(state) { ++state_->references; }
+  ListRef(const ListRef& other) noexcept : ListRef(other.state_) {}
+  ListRef(ListRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  ListRef& operator=(const ListRef&) = delete;
+  ListRef& operator=(ListRef&&) = delete;
+  ~ListRef() {
+    if (state_ != nullptr && --state_->references == 0) delete state_;
+  }
+  ListState& operator*() const noexcept { return *state_; }
+  ListState* operator->() const noexcept { return state_; }
+
+private:
+  ListState* state_;
+};
+
+// Records a member's outcome and fires the list if that completes it.
+void record(ListState& s, std::size_t index, const Value& result, bool succeeded);
+
+// Twisted adds _cbDeferred as both callback and errback of each member.
+struct MemberStep {
+  ListRef state;
+  std::size_t index;
+  Value operator()(Value&& result) const {
+    const bool failed =
+        detail::ValueAccess::special(result) == detail::kValueSpecialTag<Failure>;
+    record(*state, index, result, !failed);
+    if (failed && state->options.consumeErrors &&
+        !DEFERRED_MUTANT("consume-errors-ignored")) {
+      return Value();
+    }
+    return std::move(result);
+  }
+};
+
+
+}  // namespace deferred::detail
