@@ -3,6 +3,7 @@
 // library's in-process adapter looks like: it knows the library's API and the
 // step language, and nothing of the runner's internals.
 #include "conformance/reference_adapter.h"
+#include "conformance/program_fields.h"
 
 #include <deferred/deferred.h>
 #include <deferred/coroutine.h>
@@ -53,11 +54,6 @@ struct TestErrorB : TestError {
   const char* kind() const noexcept override { return "TestErrorB"; }
 };
 
-// A program this adapter cannot run (unknown op, missing field, unknown name).
-// Reported as an `errored` outcome, never as observed behaviour.
-struct ProgramError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 Failure makeFailure(const std::string& type, const std::string& message) {
   if (type == "TestError") return Failure(TestError(message));
@@ -115,23 +111,6 @@ json encodeFailure(const Failure& failure) {
   } catch (...) {
   }
   return {{"$failure", "Other:" + failure.typeName()}, {"message", failure.message()}};
-}
-
-const json& field(const json& step, const char* name) {
-  auto it = step.find(name);
-  if (it == step.end()) throw ProgramError(std::string("missing field '") + name + "'");
-  return *it;
-}
-
-std::string stringField(const json& step, const char* name) {
-  const json& value = field(step, name);
-  if (!value.is_string()) throw ProgramError(std::string("field '") + name + "' must be a string");
-  return value.get<std::string>();
-}
-
-std::string optionalString(const json& step, const char* name) {
-  auto it = step.find(name);
-  return it != step.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // One case's run: the named objects, the trace, the pending program error.

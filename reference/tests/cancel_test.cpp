@@ -16,13 +16,7 @@ using deferred::Value;
 using deferred_test::Log;
 
 namespace {
-struct Cancel : ::testing::Test {
-  void SetUp() override {
-    previous = deferred::setUnhandledErrorSink([](const Failure&) {});
-  }
-  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
-  deferred::UnhandledErrorSink previous;
-};
+struct Cancel : deferred_test::RecordsUnhandled {};
 
 auto recordFailure(Log& log) {
   return [&log](const Failure& f) {

@@ -13,13 +13,7 @@ using deferred::Value;
 using deferred_test::Log;
 
 namespace {
-struct Chaining : ::testing::Test {
-  void SetUp() override {
-    previous = deferred::setUnhandledErrorSink([](const Failure&) {});
-  }
-  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
-  deferred::UnhandledErrorSink previous;
-};
+struct Chaining : deferred_test::RecordsUnhandled {};
 }  // namespace
 
 TEST_F(Chaining, OuterWaitsOnUnfiredInner) {

@@ -16,14 +16,7 @@ using deferred::Value;
 using deferred_test::Log;
 
 namespace {
-struct Quiet : ::testing::Test {
-  // Keep deliberate unhandled failures out of the test output.
-  void SetUp() override {
-    previous = deferred::setUnhandledErrorSink([](const Failure&) {});
-  }
-  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
-  deferred::UnhandledErrorSink previous;
-};
+struct Quiet : deferred_test::RecordsUnhandled {};
 using Core = Quiet;
 }  // namespace
 

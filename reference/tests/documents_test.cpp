@@ -19,15 +19,7 @@ using deferred_test::Log;
 
 namespace {
 
-struct Documents : ::testing::Test {
-  void SetUp() override {
-    previous = deferred::setUnhandledErrorSink(
-        [this](const Failure& f) { unhandled.push_back(f.toString()); });
-  }
-  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
-  deferred::UnhandledErrorSink previous;
-  Log unhandled;
-};
+struct Documents : deferred_test::RecordsUnhandled {};
 
 struct FError : std::runtime_error {
   FError() : std::runtime_error("f failed") {}

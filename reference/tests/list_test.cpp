@@ -20,15 +20,7 @@ using deferred::ValueList;
 using deferred_test::Log;
 
 namespace {
-struct DeferredList : ::testing::Test {
-  void SetUp() override {
-    previous = deferred::setUnhandledErrorSink(
-        [this](const Failure& f) { unhandled.push_back(f.toString()); });
-  }
-  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
-  deferred::UnhandledErrorSink previous;
-  Log unhandled;
-};
+struct DeferredList : deferred_test::RecordsUnhandled {};
 
 ListOptions fireOnOneCallback() {
   ListOptions o;

@@ -14,15 +14,7 @@ using deferred::Value;
 using deferred_test::Log;
 
 namespace {
-struct Unhandled : ::testing::Test {
-  void SetUp() override {
-    previous = deferred::setUnhandledErrorSink(
-        [this](const Failure& f) { reported.push_back(f.toString()); });
-  }
-  void TearDown() override { deferred::setUnhandledErrorSink(previous); }
-  deferred::UnhandledErrorSink previous;
-  Log reported;
-};
+struct Unhandled : deferred_test::RecordsUnhandled {};
 }  // namespace
 
 TEST_F(Unhandled, ReportedWhenLastReferenceGoes) {
@@ -31,9 +23,9 @@ TEST_F(Unhandled, ReportedWhenLastReferenceGoes) {
     Deferred copy = d;
     d.errback(std::runtime_error("lost"));
     d = Deferred();
-    EXPECT_TRUE(reported.empty());  // a copy still refers to it
+    EXPECT_TRUE(unhandled.empty());  // a copy still refers to it
   }
-  EXPECT_EQ(reported, (Log{"std::runtime_error: lost"}));
+  EXPECT_EQ(unhandled, (Log{"std::runtime_error: lost"}));
 }
 
 TEST_F(Unhandled, NotReportedOnceHandled) {
@@ -42,7 +34,7 @@ TEST_F(Unhandled, NotReportedOnceHandled) {
     d.errback(std::runtime_error("handled"));
     d.addErrback([](const Failure&) { return 0; });
   }
-  EXPECT_TRUE(reported.empty());
+  EXPECT_TRUE(unhandled.empty());
 }
 
 TEST_F(Unhandled, ReportedWhenErrbackPassesItOn) {
@@ -51,7 +43,7 @@ TEST_F(Unhandled, ReportedWhenErrbackPassesItOn) {
     d.addErrback([](const Failure& f) { return f; });
     d.errback(std::logic_error("passed on"));
   }
-  EXPECT_EQ(reported, (Log{"std::logic_error: passed on"}));
+  EXPECT_EQ(unhandled, (Log{"std::logic_error: passed on"}));
 }
 
 TEST_F(Unhandled, NotReportedWhenConsumedByOuter) {
@@ -61,16 +53,16 @@ TEST_F(Unhandled, NotReportedWhenConsumedByOuter) {
     outer.addCallback([&](Value) { return inner; });
     outer.addErrback([](const Failure&) {});
   }
-  EXPECT_TRUE(reported.empty());
+  EXPECT_TRUE(unhandled.empty());
   {
     // Consumed, but not handled by the outer chain: the outer reports it,
     // once.
     Deferred inner;
     Deferred outer = deferred::succeed();
     outer.addCallback([&](Value) { return inner; });
-    inner.errback(std::runtime_error("reported by outer"));
+    inner.errback(std::runtime_error("unhandled by outer"));
   }
-  EXPECT_EQ(reported, (Log{"std::runtime_error: reported by outer"}));
+  EXPECT_EQ(unhandled, (Log{"std::runtime_error: unhandled by outer"}));
 }
 
 TEST_F(Unhandled, NotReportedWhileNeverRunBecausePaused) {
@@ -81,7 +73,7 @@ TEST_F(Unhandled, NotReportedWhileNeverRunBecausePaused) {
     d.pause();
     d.errback(std::runtime_error("paused"));
   }
-  EXPECT_TRUE(reported.empty());
+  EXPECT_TRUE(unhandled.empty());
 }
 
 TEST_F(Unhandled, SinkReceivesTheFailureItself) {
@@ -115,7 +107,7 @@ TEST_F(Unhandled, FailureOfEachDroppedDeferredIsReportedOnce) {
     Deferred a = deferred::fail(std::runtime_error("a"));
     Deferred b = deferred::fail(std::runtime_error("b"));
   }
-  ASSERT_EQ(reported.size(), 2u);
-  std::sort(reported.begin(), reported.end());
-  EXPECT_EQ(reported, (Log{"std::runtime_error: a", "std::runtime_error: b"}));
+  ASSERT_EQ(unhandled.size(), 2u);
+  std::sort(unhandled.begin(), unhandled.end());
+  EXPECT_EQ(unhandled, (Log{"std::runtime_error: a", "std::runtime_error: b"}));
 }

@@ -20,6 +20,8 @@
 // not declared.
 #include "kj_adapter.h"
 
+#include "conformance/program_fields.h"
+
 #include <kj/async.h>
 #include <kj/exception.h>
 
@@ -39,6 +41,10 @@ namespace {
 
 using conformance::ImplementationInfo;
 using conformance::Outcome;
+using conformance::ProgramError;
+using conformance::field;
+using conformance::optionalString;
+using conformance::stringField;
 using json = nlohmann::json;
 
 // What travels down a KJ promise chain. KJ carries failures out of band, as
@@ -48,11 +54,6 @@ struct Val {
 };
 using P = kj::Promise<Val>;
 
-// A program this adapter cannot run (unknown op, missing field, unknown name,
-// something KJ cannot express). Reported as `errored`, never as behaviour.
-struct ProgramError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // A case KJ has no counterpart for at all: reported as `skipped`.
 struct Declined : std::runtime_error {
@@ -113,23 +114,6 @@ json encodeException(const kj::Exception& e) {
   // KJ's own exceptions, e.g. "PromiseFulfiller was destroyed without fulfilling the promise."
   return {{"$failure", std::string("Other:kj::Exception(") + typeName(e.getType()) + ")"},
           {"message", e.getDescription().cStr()}};
-}
-
-const json& field(const json& step, const char* name) {
-  auto it = step.find(name);
-  if (it == step.end()) throw ProgramError(std::string("missing field '") + name + "'");
-  return *it;
-}
-
-std::string stringField(const json& step, const char* name) {
-  const json& value = field(step, name);
-  if (!value.is_string()) throw ProgramError(std::string("field '") + name + "' must be a string");
-  return value.get<std::string>();
-}
-
-std::string optionalString(const json& step, const char* name) {
-  auto it = step.find(name);
-  return it != step.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool isFailure(const json& v) { return v.is_object() && v.contains("$failure"); }
