@@ -31,6 +31,76 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
+StartResponse parse_start_response(const std::string& line) {
+  StartResponse r;
+  auto fail = [&](std::string why, bool quote = true) {
+    r.error = std::move(why);
+    r.quote_line = quote;
+    return r;
+  };
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("the response is not a JSON object");
+  if (j.contains("error")) {
+    const auto& e = j["error"];
+    return fail("the driver refused to start: " +
+                    truncate(e.is_string() ? e.get<std::string>() : e.dump(-1, ' ', false, json::error_handler_t::replace)),
+                false);
+  }
+  if (!j.contains("protocol") || !j["protocol"].is_number_integer() || j["protocol"].get<std::int64_t>() != 1)
+    return fail("the driver does not speak protocol version 1");
+  const auto impl = j.find("implementation");
+  if (impl == j.end() || !impl->is_object() || !impl->contains("name") || !(*impl)["name"].is_string())
+    return fail("the response lacks implementation.name");
+  const auto feats = j.find("features");
+  if (feats == j.end() || !feats->is_array()) return fail("the response lacks a features list");
+  auto str = [&](const char* key) {
+    auto it = impl->find(key);
+    return it != impl->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  r.info.name = str("name");
+  r.info.version = str("version");
+  r.info.language = str("language");
+  r.info.homepage = str("homepage");
+  for (const auto& f : *feats) {
+    if (!f.is_string()) return fail("features must be strings");
+    r.info.features.insert(f.get<std::string>());
+  }
+  return r;
+}
+
+RunResponse parse_run_response(const std::string& line, std::uint64_t seq) {
+  RunResponse r;
+  auto fail = [&](std::string why) {
+    r.error = std::move(why);
+    return r;
+  };
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("driver printed a line that is not a JSON object");
+  const auto s = j.find("seq");
+  if (s == j.end() || !s->is_number_integer())
+    return fail("driver response has no seq (expected " + std::to_string(seq) + ")");
+  if (s->get<std::int64_t>() != static_cast<std::int64_t>(seq))
+    return fail("driver answered with seq " + s->dump() + ", expected " + std::to_string(seq));
+  const auto o = j.find("outcome");
+  if (o == j.end() || !o->is_string()) return fail("driver response has no outcome");
+  const auto& outcome = o->get_ref<const std::string&>();
+  if (outcome == "observed") {
+    auto obs = j.find("observations");
+    if (obs == j.end() || !obs->is_object()) return fail("driver response lacks an observations object");
+    r.outcome = Outcome::observed(std::move(*obs));
+    return r;
+  }
+  if (outcome == "skipped" || outcome == "errored") {
+    const char* key = outcome == "skipped" ? "reason" : "message";
+    auto m = j.find(key);
+    std::string text = m != j.end() && m->is_string() ? m->get<std::string>() : std::string("(no ") + key + ")";
+    r.outcome = outcome == "skipped" ? Outcome::skipped(text)
+                                     : Outcome::errored("driver could not run the case: " + text);
+    return r;
+  }
+  return fail("driver response has an unknown outcome '" + truncate(outcome, 60) + "'");
+}
+
 std::vector<std::string> split_command(const std::string& line) {
   std::vector<std::string> out;
   std::string cur;
@@ -201,32 +271,9 @@ void DriverClient::start() {
     throw SetupError("driver handshake failed: " + why + "\n" + d);
   };
   if (io != Io::line) fail(describe_io(io));
-  json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) fail("the response is not a JSON object", line);
-  if (j.contains("error")) {
-    const auto& e = j["error"];
-    fail("the driver refused to start: " + (e.is_string() ? e.get<std::string>() : e.dump()));
-  }
-  if (!j.contains("protocol") || !j["protocol"].is_number_integer() || j["protocol"].get<std::int64_t>() != 1)
-    fail("the driver does not speak protocol version 1", line);
-  const auto impl = j.find("implementation");
-  if (impl == j.end() || !impl->is_object() || !impl->contains("name") || !(*impl)["name"].is_string())
-    fail("the response lacks implementation.name", line);
-  const auto feats = j.find("features");
-  if (feats == j.end() || !feats->is_array()) fail("the response lacks a features list", line);
-  ImplementationInfo info;
-  auto str = [&](const char* key) {
-    auto it = impl->find(key);
-    return it != impl->end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  info.name = str("name");
-  info.version = str("version");
-  info.language = str("language");
-  info.homepage = str("homepage");
-  for (const auto& f : *feats) {
-    if (!f.is_string()) fail("features must be strings", line);
-    info.features.insert(f.get<std::string>());
-  }
+  StartResponse r = parse_start_response(line);
+  if (!r.error.empty()) fail(r.error, r.quote_line ? line : std::string());
+  ImplementationInfo& info = r.info;
   if (have_info_ && (info.name != info_.name || info.features != info_.features))
     fail("the restarted driver presents a different implementation or features", line);
   info_ = std::move(info);
@@ -273,31 +320,13 @@ Outcome DriverClient::run(const std::string& case_id, const json& program) {
     scan_from_ = 0;
     return fail_case(describe_io(io), partial);
   }
-  json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail_case("driver printed a line that is not a JSON object", line);
-  const auto s = j.find("seq");
-  if (s == j.end() || !s->is_number_integer())
-    return fail_case("driver response has no seq (expected " + std::to_string(seq) + ")", line);
-  if (s->get<std::int64_t>() != static_cast<std::int64_t>(seq))
-    return fail_case("driver answered with seq " + s->dump() + ", expected " + std::to_string(seq), line);
-  const auto o = j.find("outcome");
-  if (o == j.end() || !o->is_string()) return fail_case("driver response has no outcome", line);
-  const auto& outcome = o->get_ref<const std::string&>();
-  if (outcome == "observed") {
-    auto obs = j.find("observations");
-    if (obs == j.end() || !obs->is_object())
-      return fail_case("driver response lacks an observations object", line);
-    return Outcome::observed(std::move(*obs));
-  }
-  if (outcome == "skipped" || outcome == "errored") {
-    const char* key = outcome == "skipped" ? "reason" : "message";
-    auto m = j.find(key);
-    std::string text = m != j.end() && m->is_string() ? m->get<std::string>() : std::string("(no ") + key + ")";
-    if (outcome == "skipped") return Outcome::skipped(text);
+  RunResponse r = parse_run_response(line, seq);
+  if (!r.error.empty()) return fail_case(r.error, line);
+  if (r.outcome.kind == Outcome::Kind::errored) {
     drain_stderr();
-    return Outcome::errored("driver could not run the case: " + text, details({}));
+    r.outcome.details = details({});
   }
-  return fail_case("driver response has an unknown outcome '" + truncate(outcome, 60) + "'", line);
+  return std::move(r.outcome);
 }
 
 void DriverClient::stop() {

@@ -176,8 +176,17 @@ class Loader {
     if (!in) return error(0, "cannot open file"), false;
     std::stringstream ss;
     ss << in.rdbuf();
+    return parse_text(ss.str(), shown, out);
+  }
+
+  bool parse_text(const std::string& text, const std::string& shown, YAML::Node& out) {
+    file_ = shown;
+    if (text.size() > limits_.max_file_bytes)
+      return error(0, "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
+                          std::to_string(limits_.max_file_bytes) + ")"),
+             false;
     try {
-      out = YAML::Load(ss.str());
+      out = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       return error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "malformed YAML: " + e.msg), false;
     }
@@ -316,7 +325,7 @@ class Loader {
             if (auto fl = find(ee, "fields"); fl.IsDefined()) {
               std::vector<std::string> fields;
               get_string_list(fl, "fields", fields);
-              error_fields_[k] = fields;
+              t.fields = fields;
             }
           }
           spec.errors[k] = t;
@@ -354,7 +363,15 @@ class Loader {
   // ---- rule files ---------------------------------------------------------
   void load_rule_file(Spec& spec, const fs::path& path, const std::string& shown) {
     YAML::Node doc;
-    if (!parse_file(path, shown, doc)) return;
+    if (parse_file(path, shown, doc)) load_rule_doc(spec, doc, shown);
+  }
+
+  void load_rule_text(Spec& spec, const std::string& text, const std::string& shown) {
+    YAML::Node doc;
+    if (parse_text(text, shown, doc)) load_rule_doc(spec, doc, shown);
+  }
+
+  void load_rule_doc(Spec& spec, const YAML::Node& doc, const std::string& shown) {
     Entries e;
     check_fields(doc, "a rule file", {"format", "area", "title", "rules"}, {}, e);
     RuleFile rf;
@@ -611,8 +628,7 @@ class Loader {
     const auto& et = spec_->errors.at(type);
     std::vector<std::string> required{"$failure"};
     if (et.message) required.push_back("message");
-    auto fit = error_fields_.find(type);
-    if (fit != error_fields_.end()) required.insert(required.end(), fit->second.begin(), fit->second.end());
+    required.insert(required.end(), et.fields.begin(), et.fields.end());
     Entries fe;
     if (!check_fields(n, "a $failure " + type + " value", required, {}, fe)) {
       if (!et.message && find(fe, "message").IsDefined())
@@ -916,7 +932,6 @@ class Loader {
   const LoadLimits& limits_;
   std::vector<SpecError>& errors_;
   std::string file_;
-  std::map<std::string, std::vector<std::string>> error_fields_;
   std::map<std::string, int> error_lines_;
   Names* names_ = nullptr;
   const Spec* spec_ = nullptr;
@@ -946,6 +961,20 @@ LoadResult load_spec(const fs::path& dir, const LoadLimits& limits) {
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) loader.load_rule_file(result.spec, f, shown + "rules/" + f.filename().string());
+  return result;
+}
+
+LoadResult load_rule_text(const Spec& registries, const std::string& text, const std::string& shown,
+                          const LoadLimits& limits) {
+  LoadResult result;
+  result.spec.dir = registries.dir;
+  result.spec.version = registries.version;
+  result.spec.format = registries.format;
+  result.spec.features = registries.features;
+  result.spec.errors = registries.errors;
+  result.spec.sources = registries.sources;
+  Loader loader(limits, result.errors);
+  loader.load_rule_text(result.spec, text, shown);
   return result;
 }
 

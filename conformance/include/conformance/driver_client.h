@@ -64,6 +64,22 @@ class DriverClient : public Implementation {
   std::string err_tail_;
 };
 
+// The parsing of the driver's response lines, separate from the I/O (unit
+// tests and the fuzz target `driver_response` call them directly). Never
+// throw, whatever the line holds.
+struct StartResponse {
+  std::string error;  // non-empty: the line is not an acceptable handshake response (why)
+  bool quote_line = false;  // the error is about the line's content: show it
+  ImplementationInfo info;
+};
+StartResponse parse_start_response(const std::string& line);
+
+struct RunResponse {
+  std::string error;  // non-empty: the line is not a valid response to request `seq` (why)
+  Outcome outcome;    // otherwise: what the driver reported
+};
+RunResponse parse_run_response(const std::string& line, std::uint64_t seq);
+
 // Splits a command line shell-like: whitespace separates words; single quotes,
 // double quotes (with \" \\ escapes) and backslashes quote. Throws
 // std::invalid_argument on an unterminated quote.

@@ -47,6 +47,7 @@ struct ErrorType {
   std::string kind;    // test | library
   std::string parent;  // empty when none
   bool message = false;
+  std::vector<std::string> fields;  // extra fields a $failure of this type carries (e.g. FirstError's index, sub)
 };
 
 struct RuleFile {

@@ -30,4 +30,11 @@ struct LoadLimits {
 
 LoadResult load_spec(const std::filesystem::path& dir, const LoadLimits& limits = {});
 
+// Loads one rule file given as YAML text, as if it were the file `shown`,
+// against the registries (features, errors, sources, format) of `registries`
+// (normally a spec loaded by load_spec). The result's spec is `registries`
+// with only this file's rules; errors are reported as for load_spec.
+LoadResult load_rule_text(const Spec& registries, const std::string& text, const std::string& shown = "rules/text.yaml",
+                          const LoadLimits& limits = {});
+
 }  // namespace conformance
