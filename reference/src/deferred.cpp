@@ -56,6 +56,9 @@ void reportUnhandled(const Failure& failure) noexcept {
 struct Graveyard {
   bool active = false;
   std::vector<DeferredState*> queue;
+  // Released while `active` and perhaps in a cycle: checked once the
+  // destruction is over (most are destroyed by then). Weak references.
+  std::vector<DeferredState*> suspects;
 };
 
 Graveyard& graveyard() {
@@ -177,6 +180,34 @@ std::string DebugInfo::describe() const {
   return text;
 }
 
+// chainDeferred()'s callback and errback halves: fire `target` (Twisted's
+// addCallbacks(d.callback, d.errback)). Named, so that the cycle check
+// below can follow them; each counts itself in target's `chainedFrom`.
+struct ChainHalf {
+  Deferred target;
+  explicit ChainHalf(Deferred d) noexcept : target(std::move(d)) {
+    ++DeferredAccess::state(target)->chainedFrom;
+  }
+  ChainHalf(ChainHalf&& other) noexcept : target(std::move(other.target)) {}
+  ChainHalf& operator=(ChainHalf&&) = delete;
+  ~ChainHalf() { cut(); }
+  // Drops the reference to `target` (the step stays, inert).
+  void cut() noexcept {
+    if (DeferredState* t = DeferredAccess::state(target)) {
+      --t->chainedFrom;
+      Deferred gone(std::move(target));
+    }
+  }
+};
+struct ChainCallback : ChainHalf {
+  using ChainHalf::ChainHalf;
+  void operator()(Value result) { target.callback(std::move(result)); }
+};
+struct ChainErrback : ChainHalf {
+  using ChainHalf::ChainHalf;
+  void operator()(Failure failure) { target.errback(std::move(failure)); }
+};
+
 // --- Waiting cycles -------------------------------------------------------------
 
 // A Deferred waiting on another holds it (its result is that Deferred), and
@@ -195,12 +226,18 @@ namespace {
 // it, the one it waits on, and for a DeferredList its ListState.
 unsigned possibleLinks(const DeferredState* state) noexcept {
   return state->waiters + (state->kind == ResultKind::Deferred ? 1u : 0u) +
-         (state->isList ? 1u : 0u);
+         (state->isList ? 1u : 0u) + state->chainedFrom;
 }
 
 bool& collecting() {
   thread_local bool active = false;
   return active;
+}
+
+ChainHalf* chainHalf(Handler& h) noexcept {
+  if (h.holds<HandlerAdapter<ChainCallback>>()) return &h.target<HandlerAdapter<ChainCallback>>()->handler;
+  if (h.holds<HandlerAdapter<ChainErrback>>()) return &h.target<HandlerAdapter<ChainErrback>>()->handler;
+  return nullptr;
 }
 
 struct LinkGraph {
@@ -233,6 +270,11 @@ struct LinkGraph {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr);
       } else if (step.callback.holds<HandlerAdapter<MemberStep>>()) {
         f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state);
+      } else if (ChainHalf* half = chainHalf(step.callback)) {
+        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr);
+      }
+      if (ChainHalf* half = chainHalf(step.errback)) {
+        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr);
       }
     });
   }
@@ -292,8 +334,9 @@ void collectIfUnreachable(DeferredState* start) noexcept {
       if (!n.alive && n.deferred != nullptr) garbage.push_back(n.deferred);
     }
     if (garbage.empty()) return;
-    // Cut the waiting links of the unreachable Deferreds, then let them go:
-    // destroying them drops the member steps, and with them the lists.
+    // Cut the waiting and chainDeferred links of the unreachable Deferreds,
+    // then let them go: destroying them drops the member steps, and with
+    // them the lists.
     collecting() = true;
     for (DeferredState* s : garbage) retain(s);
     for (DeferredState* s : garbage) {
@@ -302,12 +345,14 @@ void collectIfUnreachable(DeferredState* start) noexcept {
         s->kind = ResultKind::None;
         if (inner != nullptr) releaseState(inner);
       }
-      if (s->waiters == 0) continue;
       s->waiters = 0;
       s->steps.forEachPending([](Step& step) {
-        if (!step.callback.holds<Continuation>()) return;
-        if (DeferredState* waiting = std::exchange(step.callback.target<Continuation>()->chainee, nullptr))
-          releaseState(waiting);
+        if (step.callback.holds<Continuation>()) {
+          if (DeferredState* waiting = std::exchange(step.callback.target<Continuation>()->chainee, nullptr))
+            releaseState(waiting);
+        }
+        if (ChainHalf* half = chainHalf(step.callback)) half->cut();
+        if (ChainHalf* half = chainHalf(step.errback)) half->cut();
       });
     }
     collecting() = false;
@@ -319,14 +364,28 @@ void collectIfUnreachable(DeferredState* start) noexcept {
 
 }  // namespace
 
+bool mayBeInCycle(const DeferredState* state) noexcept {
+  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
+         state->chainedFrom != 0 || state->isList;
+}
+
 void releaseState(DeferredState* state) noexcept {
+  Graveyard& yard = graveyard();
   if (--state->strong != 0) {
-    if (state->waiters != 0 || state->kind == ResultKind::Deferred) [[unlikely]] {
-      collectIfUnreachable(state);
+    if (mayBeInCycle(state)) [[unlikely]] {
+      if (!yard.active) {
+        collectIfUnreachable(state);
+      } else {
+        try {
+          yard.suspects.push_back(state);
+          ++state->weak;
+        } catch (const std::bad_alloc&) {
+          // Not checked: a cycle there would leak, nothing worse.
+        }
+      }
     }
     return;
   }
-  Graveyard& yard = graveyard();
   if (yard.active) {
     yard.queue.push_back(state);
     return;
@@ -339,6 +398,12 @@ void releaseState(DeferredState* state) noexcept {
     dispose(next);
   }
   yard.active = false;
+  while (!yard.suspects.empty()) {
+    DeferredState* suspect = yard.suspects.back();
+    yard.suspects.pop_back();
+    if (!suspect->dead && mayBeInCycle(suspect)) collectIfUnreachable(suspect);
+    releaseWeak(suspect);
+  }
 }
 
 void releaseWeak(DeferredState* state) noexcept {
@@ -582,13 +647,8 @@ Deferred& Deferred::chainDeferred(Deferred other) {
         });
   }
 #endif
-  return addCallbacks(
-      [target = std::move(other)](Value result) mutable {
-        target.callback(std::move(result));
-      },
-      [target = std::move(forErrors)](Failure failure) mutable {
-        target.errback(std::move(failure));
-      });
+  return addCallbacks(detail::ChainCallback(std::move(other)),
+                      detail::ChainErrback(std::move(forErrors)));
 }
 
 void Deferred::pause() noexcept {

@@ -55,15 +55,16 @@ TEST_F(Cancel, LateErrbackAfterCancelIsSwallowedToo) {
 
 TEST_F(Cancel, CancellerReceivesTheDeferred) {
   Log log;
-  Deferred* seen = nullptr;
+  const Deferred* original = nullptr;
+  bool same = false;
   Deferred d([&](Deferred& self) {
     log.push_back("canceller");
-    seen = &self;
+    same = self.sameAs(*original);  // the argument lives only during the call
   });
+  original = &d;
   d.addErrback(recordFailure(log));
   d.cancel();
-  ASSERT_NE(seen, nullptr);
-  EXPECT_TRUE(seen->sameAs(d));
+  EXPECT_TRUE(same);
   EXPECT_EQ(log, (Log{"canceller", "cancelled"}));
   // With a canceller there is no suppression of a late result.
   EXPECT_THROW(d.callback(1), AlreadyCalledError);

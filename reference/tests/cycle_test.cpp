@@ -227,6 +227,34 @@ TEST_F(Cycles, AListWithAnotherLiveMemberKeepsTheGroup) {
   EXPECT_TRUE(memberToken.freed());
 }
 
+TEST_F(Cycles, AListChainedToItsOwnMemberIsFreed) {
+  // The list's chainDeferred step holds the member, whose member step holds
+  // the list; nothing waits. Found by the scenario fuzzer.
+  Token listToken;
+  {
+    Deferred member;
+    Deferred list = deferred::deferredList({member, member});
+    list.chainDeferred(member);
+    list.addBoth(holding(listToken));
+  }
+  listToken.strong.reset();
+  EXPECT_TRUE(listToken.freed());
+}
+
+TEST_F(Cycles, AChainDeferredTargetHeldOnlyByItsSourceStaysUntilTheSourceGoes) {
+  Token targetToken;
+  Deferred source;
+  {
+    Deferred target;
+    target.addBoth(holding(targetToken));
+    source.chainDeferred(target);
+  }
+  targetToken.strong.reset();
+  EXPECT_FALSE(targetToken.freed());  // source may still fire it
+  source = Deferred();
+  EXPECT_TRUE(targetToken.freed());
+}
+
 TEST_F(Cycles, ALockRunWaitingOnANeverFiredDeferredIsFreed) {
   Token resultToken, waiterToken;
   {

@@ -153,6 +153,7 @@ struct DeferredState {
   unsigned strong = 1;  // Deferred handles, chain runner, continuations
   unsigned weak = 0;    // chainedTo pointers: keep the memory, not the object
   unsigned waiters = 0;  // Continuation steps in `steps`: Deferreds waiting on this one
+  unsigned chainedFrom = 0;  // chainDeferred() halves (of other Deferreds) holding this one
   int paused = 0;
   ResultKind kind = ResultKind::None;
   bool called = false;
