@@ -5,6 +5,7 @@
 #include <functional>
 #include <sstream>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "conformance/yaml_json.h"
@@ -187,6 +188,12 @@ class Loader {
              false;
     try {
       out = YAML::Load(text);
+    } catch (const YAML::DeepRecursion& e) {
+      // yaml-cpp's own guard (its message only says "bad file").
+      return error(e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                   "malformed YAML: nesting deeper than " + std::to_string(limits_.max_depth) +
+                       " levels (too deep for the parser)"),
+             false;
     } catch (const YAML::Exception& e) {
       return error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "malformed YAML: " + e.msg), false;
     }

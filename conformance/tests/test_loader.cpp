@@ -195,6 +195,11 @@ TEST(Loader, HostileInput) {
   for (int i = 0; i < 100; ++i) deep += "[";
   for (int i = 0; i < 100; ++i) deep += "]";
   EXPECT_TRUE(has_error(errors_of(deep + "\n"), "nesting deeper than 64"));
+  // Far deeper than any stack would survive if the parser recursed freely.
+  std::string abyss = "format: 1\nx: " + std::string(100000, '[') + std::string(100000, ']') + "\n";
+  EXPECT_TRUE(has_error(errors_of(abyss), "rules/t.yaml:2: malformed YAML: nesting deeper than 64"));
+  // A key given twice: an error at the second, never a silent choice.
+  EXPECT_TRUE(has_error(errors_of(with_program("          - {op: new, name: d, name: e}\n")), "duplicate key 'name'"));
   // Billion laughs: aliases expand exponentially.
   std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
   char prev = 'a';
