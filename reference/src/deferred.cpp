@@ -256,25 +256,26 @@ struct LinkGraph {
     return it->second;
   }
 
-  // Calls f(deferred, list) for each link out of node n (one of them set).
+  // Calls f(deferred, list, waiting) for each link out of node n (one of
+  // deferred and list set; `waiting`: a waiting link, which has a twin back).
   template <class F>
   static void forEachLink(Node n, F&& f) {  // a copy: f may grow `nodes`
     if (n.list != nullptr) {
-      if (DeferredState* target = DeferredAccess::state(n.list->list)) f(target, nullptr);
+      if (DeferredState* target = DeferredAccess::state(n.list->list)) f(target, nullptr, false);
       return;
     }
     DeferredState* s = n.deferred;
-    if (s->kind == ResultKind::Deferred && s->inner != nullptr) f(s->inner, nullptr);
+    if (s->kind == ResultKind::Deferred && s->inner != nullptr) f(s->inner, nullptr, true);
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
-        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr);
+        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr, true);
       } else if (step.callback.holds<HandlerAdapter<MemberStep>>()) {
-        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state);
+        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state, false);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
-        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr);
+        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
       }
       if (ChainHalf* half = chainHalf(step.errback)) {
-        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr);
+        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
       }
     });
   }
@@ -289,12 +290,12 @@ struct LinkGraph {
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       const bool waitingPath = byWaiting[i];
       bool startAlive = false;
-      forEachLink(nodes[i], [&](DeferredState* d, ListState* l) {
+      forEachLink(nodes[i], [&](DeferredState* d, ListState* l, bool waiting) {
         const std::size_t before = nodes.size();
         const std::size_t j = add(d, l);
         ++nodes[j].linkedFrom;
         if (j != before) return;
-        byWaiting.push_back(waitingPath && d != nullptr && nodes[i].list == nullptr);
+        byWaiting.push_back(waitingPath && waiting);
         if (byWaiting.back() && d->strong > possibleLinks(d)) startAlive = true;
       });
       if (startAlive) return false;
@@ -315,7 +316,7 @@ struct LinkGraph {
       todo.pop_back();
       if (n.alive) continue;
       n.alive = true;
-      forEachLink(n, [&](DeferredState* d, ListState* l) {
+      forEachLink(n, [&](DeferredState* d, ListState* l, bool) {
         std::size_t j = index.at(d != nullptr ? static_cast<const void*>(d) : l);
         if (!nodes[j].alive) todo.push_back(j);
       });

@@ -15,6 +15,7 @@
 #include "deferred/deferred.h"
 #include "deferred/list.h"
 #include "deferred/lock.h"
+#include "deferred/timeout.h"
 #include "recorder.h"
 
 namespace {
@@ -253,6 +254,24 @@ TEST_F(Cycles, AChainDeferredTargetHeldOnlyByItsSourceStaysUntilTheSourceGoes) {
   EXPECT_FALSE(targetToken.freed());  // source may still fire it
   source = Deferred();
   EXPECT_TRUE(targetToken.freed());
+}
+
+TEST_F(Cycles, ATimedOutDeferredWaitingOnAChainedOneIsFreed) {
+  // Found by the scenario fuzzer: d4 times out, its errback returns d2 (so
+  // d4 waits on d2), and d2 is chained to d0.
+  Token token;
+  {
+    deferred::ManualClock clock;
+    Deferred d0, d2, d4;
+    Deferred returned = d2;
+    d4.addErrback([returned](Failure) { return returned; });
+    deferred::addTimeout(d4, 3.0, clock);
+    d2.chainDeferred(d0);
+    d4.addBoth(holding(token));
+    clock.advance(10.0);
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
 }
 
 TEST_F(Cycles, ALockRunWaitingOnANeverFiredDeferredIsFreed) {
