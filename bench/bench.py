@@ -200,6 +200,94 @@ def summarize(samples, allocs=None, bytes_=None):
     return out
 
 
+# --- the suite's own speed ----------------------------------------------------------
+
+HARNESS_SCENARIOS = 1000  # per property: enough for a stable rate, a few seconds in all
+
+
+def run_harness(build_dir, repeat, timeout):
+    """How fast the suite itself is: the whole spec loaded and run against the reference in
+    process (the wall time of the conform process, start to exit, and its run alone), through
+    the reference driver (cases per second), and property scenarios per second in process.
+    Medians of `repeat` runs; None where a binary is missing or fails."""
+    conform = os.path.join(build_dir, "conformance", "conform")
+    props = os.path.join(build_dir, "property-tests", "property-tests")
+    out = {}
+
+    def conform_run(impl):
+        t0 = time.monotonic()
+        done = subprocess.run([conform, "--impl", impl, "--format", "json"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=timeout)
+        wall = time.monotonic() - t0
+        report = json.loads(done.stdout)
+        if done.returncode != 0 or report["summary"]["passed"] != report["summary"]["cases"]:
+            raise RuntimeError("conform --impl %s: exit %d" % (impl, done.returncode))
+        return wall, report["duration_seconds"], report["summary"]["cases"]
+
+    for impl, key in (("reference", "in_process"), ("reference-driver", "driver")):
+        if not os.path.exists(conform):
+            out[key] = {"na": "conform not built"}
+            continue
+        try:
+            runs = [conform_run(impl) for _ in range(repeat)]
+        except (OSError, subprocess.SubprocessError, ValueError, KeyError, RuntimeError) as e:
+            out[key] = {"na": str(e)}
+            continue
+        walls, durations = [r[0] for r in runs], [r[1] for r in runs]
+        cases = runs[0][2]
+        out[key] = {"cases": cases, "wall_seconds": statistics.median(walls),
+                    "run_seconds": statistics.median(durations),
+                    "cases_per_second": cases / statistics.median(durations),
+                    "min_run_seconds": min(durations), "max_run_seconds": max(durations)}
+    rates = []
+    if os.path.exists(props):
+        for i in range(repeat):
+            try:
+                done = subprocess.run([props, "--impl", "reference", "--scenarios", str(HARNESS_SCENARIOS),
+                                       "--seed", str(20261201 + i)], cwd=ROOT, capture_output=True, text=True,
+                                      timeout=timeout)
+            except (OSError, subprocess.SubprocessError) as e:
+                out["properties"] = {"na": str(e)}
+                break
+            line = next((l for l in done.stdout.splitlines() if l.startswith("throughput:")), "")
+            if done.returncode != 0 or not line:
+                out["properties"] = {"na": "property-tests exit %d" % done.returncode}
+                break
+            rates.append(float(line.split()[1]))
+    else:
+        out["properties"] = {"na": "property-tests not built"}
+    if rates:
+        out["properties"] = {"scenarios_per_second": statistics.median(rates), "min": min(rates),
+                             "max": max(rates), "scenarios_per_property": HARNESS_SCENARIOS}
+    return out
+
+
+def harness_targets(h):
+    """The suite's speed targets, in the same form as evaluate_targets'."""
+    def target(title, key, field, ok, figure):
+        d = h.get(key, {})
+        if field not in d:
+            return {"target": title, "status": "n/a", "figures": "n/a: %s" % d.get("na", "not run")}
+        return {"target": title, "status": "met" if ok(d) else "not met", "figures": figure(d)}
+
+    return [
+        target("runner: the whole spec loaded and run in process against the reference in well under "
+               "a second (<= 0.5 s, process start to exit)", "in_process", "wall_seconds",
+               lambda d: d["wall_seconds"] <= 0.5,
+               lambda d: "%d cases: %.3f s start to exit, %.4f s to run them (%s cases/s)" % (
+                   d["cases"], d["wall_seconds"], d["run_seconds"], "{:,.0f}".format(d["cases_per_second"]))),
+        target("runner: >= 2,000 cases/s out of process, through the reference driver", "driver",
+               "cases_per_second", lambda d: d["cases_per_second"] >= 2000,
+               lambda d: "%d cases in %.3f s: %s cases/s" % (d["cases"], d["run_seconds"],
+                                                             "{:,.0f}".format(d["cases_per_second"]))),
+        target("properties: >= 10,000 scenarios/s against the reference in process", "properties",
+               "scenarios_per_second", lambda d: d["scenarios_per_second"] >= 10000,
+               lambda d: "%s scenarios/s (min %s, max %s; %d scenarios per property)" % (
+                   "{:,.0f}".format(d["scenarios_per_second"]), "{:,.0f}".format(d["min"]),
+                   "{:,.0f}".format(d["max"]), d["scenarios_per_property"])),
+    ]
+
+
 # --- drivers ---------------------------------------------------------------------------
 
 class Driver:
@@ -587,6 +675,26 @@ def markdown(result, impls, workloads, ns, charts):
         lines.append("| %s | %s | %s |" % (t["target"], mark, t["figures"] or ""))
     lines.append("")
 
+    h = result.get("harness")
+    if h:
+        lines.append("## The suite's own speed (%s build, median of %s runs)" % (
+            result["machine"]["build_type"] or "unknown", result["repeats"]))
+        lines.append("")
+        for key, what in (("in_process", "the whole spec against the reference, in process"),
+                          ("driver", "the whole spec through the reference driver (out of process)")):
+            d = h.get(key, {})
+            lines.append("- %s: %s" % (what, "n/a: " + d["na"] if "na" in d else
+                                       "%d cases, %.3f s from process start to exit, %.4f s to run "
+                                       "(%s cases/s; runs %.4f to %.4f s)" % (
+                                           d["cases"], d["wall_seconds"], d["run_seconds"],
+                                           "{:,.0f}".format(d["cases_per_second"]), d["min_run_seconds"],
+                                           d["max_run_seconds"])))
+        d = h.get("properties", {})
+        lines.append("- property tests against the reference, in process: %s" % (
+            "n/a: " + d["na"] if "na" in d else "%s scenarios/s (%s to %s)" % (
+                "{:,.0f}".format(d["scenarios_per_second"]), "{:,.0f}".format(d["min"]),
+                "{:,.0f}".format(d["max"]))))
+        lines.append("")
     cxx = [i["name"] for i in result["implementations_list"] if i["kind"] == "cxx"]
     lines.append("## Heap allocations per step (C++; allocations / bytes, counted by a replacement "
                  "global operator new, inside the timed region)")
@@ -673,6 +781,8 @@ def main():
     ap.add_argument("--impl", help="comma-separated implementations (default: all)")
     ap.add_argument("--workload", help="comma-separated workloads (default: all)")
     ap.add_argument("--n", help="comma-separated n (default: workloads.json)")
+    ap.add_argument("--no-harness", action="store_true",
+                    help="skip the suite's own speed (the spec run and the property tests)")
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -726,6 +836,11 @@ def main():
         if a:
             drift = "%s at the start, %s at the end (%.2fx)" % (
                 fmt_ns(first["ns_per_step"]), fmt_ns(a), a / first["ns_per_step"])
+    harness = None
+    if not args.smoke and not args.no_harness:
+        t0 = time.monotonic()
+        harness = run_harness(args.build_dir, conf["repeat"], timeout)
+        log("suite speed done in %.1f s" % (time.monotonic() - t0))
     machine["load_average_end"] = list(os.getloadavg())
     machine["seconds"] = round(time.monotonic() - started, 1)
 
@@ -766,6 +881,9 @@ def main():
         "workload_list": workload_list,
     }
     result["targets"] = evaluate_targets(table, details, ns)
+    if harness is not None:
+        result["harness"] = harness
+        result["targets"] += harness_targets(harness)
     charts = write_chart(args.output, table, impls, workloads, ns)
     result["charts"] = charts
     for name, merged in gbench.items():

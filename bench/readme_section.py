@@ -54,10 +54,9 @@ result, a `deferred::Value`); `chain-typed` is the same chain with
 `[](int v) {{ return v; }}` (the other C++ implementations are typed in both).
 n/a: not expressible in that implementation (no `.then` in `std::future`, no
 cancellation or coroutines in `boost::future`, no coroutines in Debian's KJ
-0.9), capped (`boost::future` overflows the stack above n = 10,000 and KJ's
-chains above a few thousand; Twisted and q are slow), not in the reference
-yet (DeferredList, gatherResults, coroutines), or not implemented by that
-driver.
+0.9, ...), capped (`boost::future` overflows the stack above n = 10,000 and
+KJ's chains above a few thousand; Twisted and q are slow), or not implemented
+by that driver: the full report gives each n/a its reason.
 
 ![ns per step against chain length, log-log](bench/results/chain.svg)
 
