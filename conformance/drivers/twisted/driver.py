@@ -598,7 +598,8 @@ class Case:
 
     def op_errback(self, s, where):
         d = self.deferred(s["target"], where)
-        self.lib(d.errback, Failure(self.make_error(s["error"], s.get("message"), where)))
+        # The bare exception: Twisted wraps it in a Failure itself (firing.errback-wraps-error).
+        self.lib(d.errback, self.make_error(s["error"], s.get("message"), where))
 
     def op_cancel(self, s, where):
         self.lib(self.deferred(s["target"], where).cancel)
