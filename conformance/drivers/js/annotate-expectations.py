@@ -42,6 +42,7 @@ R = {
   "gather.first-error": "Promise.all rejects with the failing member's own reason, not a FirstError(index, sub), and never consumes the member's failure (the member keeps its rejection instead of None).",
   "intro.explainer-chain-outcomes": ADOPT + ".",
   "intro.explainer-examples": RECOVER + ".",
+  "intro.get-users": "await does not consume the awaited promise's result: Twisted leaves the awaited Deferred with None, a promise keeps its value.",
   "maybe-deferred.is-valid-user": ADOPT + ".",
   "maybe-deferred.returns-deferred": ADOPT + "; and the returned promise's own later handlers run before the maybeDeferred chain's (both follow it).",
   "maybe-deferred.returns-failure": "A function that returns an Error object (without throwing) makes a fulfilled promise with that Error as value: the callback runs, not the errback.",
