@@ -48,6 +48,18 @@ void reportUnhandled(const Failure& failure) noexcept {
   }
 }
 
+// --- Logged errors -------------------------------------------------------------
+
+void defaultLogSink(std::string_view context, const Failure& failure) {
+  std::string text = std::string(context) + ": " + failure.toString() + "\n";
+  std::fputs(text.c_str(), stderr);
+}
+
+ErrorLogSink& logSinkSlot() {
+  static ErrorLogSink sink = &defaultLogSink;
+  return sink;
+}
+
 // --- Iterative destruction ----------------------------------------------------
 
 // Destroying a state releases the Deferreds its handlers and results hold,
@@ -171,6 +183,14 @@ void copyRunningResult(const DeferredState* from, DeferredState* to) noexcept {
 }
 
 }  // namespace
+
+void logError(std::string_view context, const Failure& failure) noexcept {
+  try {
+    logSinkSlot()(context, failure);
+  } catch (...) {
+    // Logging is best effort: it must not turn a handled error into a new one.
+  }
+}
 
 std::string DebugInfo::describe() const {
   std::string text;
@@ -755,6 +775,12 @@ bool debugging() noexcept {
 
 const std::string& unhandledErrorOrigin() noexcept {
   return detail::currentOrigin();
+}
+
+ErrorLogSink setErrorLogSink(ErrorLogSink sink) {
+  ErrorLogSink previous = std::move(detail::logSinkSlot());
+  detail::logSinkSlot() = sink ? std::move(sink) : ErrorLogSink(&detail::defaultLogSink);
+  return previous;
 }
 
 UnhandledErrorSink setUnhandledErrorSink(UnhandledErrorSink sink) {

@@ -2,7 +2,6 @@
 
 #include "list_step.h"
 
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
@@ -80,9 +79,8 @@ struct CancelMembers {
       try {
         member->cancel();
       } catch (...) {
-        std::string text = "Exception raised from user supplied canceller: " +
-                           Failure::current().toString() + "\n";
-        std::fputs(text.c_str(), stderr);
+        detail::logError("Exception raised from user supplied canceller",
+                         Failure::current());
       }
     }
   }

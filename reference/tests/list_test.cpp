@@ -5,6 +5,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "recorder.h"
 
@@ -174,13 +176,33 @@ TEST_F(DeferredList, CancelCancelsUnfiredMembersOnly) {
 }
 
 TEST_F(DeferredList, RaisingCancellerDoesNotStopTheOthers) {
+  std::vector<std::string> logged;
+  deferred::ErrorLogSink previous = deferred::setErrorLogSink(
+      [&](std::string_view context, const Failure& f) {
+        logged.push_back(std::string(context) + " | " + f.message());
+      });
   Deferred a([](Deferred&) { throw std::runtime_error("stubborn"); });
   Deferred b;
   Deferred list = deferred::deferredList({a, b}, consumeErrors());
   EXPECT_NO_THROW(list.cancel());
+  deferred::setErrorLogSink(std::move(previous));
   EXPECT_FALSE(a.called());
   EXPECT_TRUE(b.hasResult());
   EXPECT_FALSE(list.called());  // the list itself never gets CancelledError
+  // Twisted logs "Exception raised from user supplied canceller" with it.
+  EXPECT_EQ(logged, (std::vector<std::string>{
+                        "Exception raised from user supplied canceller | stubborn"}));
+}
+
+TEST_F(DeferredList, AThrowingErrorLogSinkIsSwallowed) {
+  deferred::ErrorLogSink previous = deferred::setErrorLogSink(
+      [](std::string_view, const Failure&) { throw std::logic_error("sink"); });
+  Deferred a([](Deferred&) { throw std::runtime_error("stubborn"); });
+  Deferred b;
+  Deferred list = deferred::deferredList({a, b}, consumeErrors());
+  EXPECT_NO_THROW(list.cancel());
+  deferred::setErrorLogSink(std::move(previous));
+  EXPECT_TRUE(b.hasResult());  // the second member was still cancelled
 }
 
 TEST_F(DeferredList, DoesNotKeepItsMembersAlive) {

@@ -34,6 +34,7 @@
 #include <optional>
 #include <source_location>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -318,6 +319,20 @@ using UnhandledErrorSink = std::function<void(const Failure&)>;
 // Installs `sink` (an empty function restores the default) and returns the
 // previous sink.
 UnhandledErrorSink setUnhandledErrorSink(UnhandledErrorSink sink);
+
+// Receives the errors the library catches and can hand to no chain, which
+// Twisted writes to its log: today, an exception thrown by a member's
+// canceller while a DeferredList (or gatherResults) cancels its members.
+// `context` says what happened ("Exception raised from user supplied
+// canceller"). The default sink prints "<context>: <type>: <message>\n" to
+// stderr. Process-wide, set like the unhandled-error sink; exceptions thrown
+// by a sink are swallowed.
+using ErrorLogSink =
+    std::function<void(std::string_view context, const Failure& failure)>;
+
+// Installs `sink` (an empty function restores the default) and returns the
+// previous sink.
+ErrorLogSink setErrorLogSink(ErrorLogSink sink);
 
 // --- Debugging ----------------------------------------------------------------
 //

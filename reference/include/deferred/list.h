@@ -108,8 +108,8 @@ struct ListOptions {
 // cancel() on the returned Deferred, while it has not fired, cancels every
 // member that still exists, in order, and does nothing else: the list then
 // fires from the members' outcomes as usual. A member's canceller that throws
-// does not stop the others (the exception is written to stderr, as Twisted
-// logs it). Once the list has fired, cancel() does nothing.
+// does not stop the others (the exception goes to the error-log sink, see
+// setErrorLogSink, as Twisted logs it). Once the list has fired, cancel() does nothing.
 //
 // Ownership: each member holds the list until it fires; the list does not
 // keep its members alive.

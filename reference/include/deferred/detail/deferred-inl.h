@@ -135,6 +135,8 @@ private:
 };
 
 void releaseState(DeferredState* state) noexcept;
+// Hands `failure` to the error-log sink (see deferred::setErrorLogSink).
+void logError(std::string_view context, const Failure& failure) noexcept;
 void releaseWeak(DeferredState* state) noexcept;
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state);
