@@ -434,94 +434,138 @@ void FailureCapture::currentUnknown(DeferredState& state) {
   state.setFailure(FailureAccess::fromCaughtUnknown());
 }
 
-// Twisted's Deferred._runCallbacks, iteratively: a stack of Deferreds whose
-// results are being propagated, and for each an index cursor over its steps.
+namespace {
+
+// The end of a pass over a Deferred's steps that ran them all, or left it
+// waiting.
+void endPass(DeferredState* current) noexcept {
+  current->steps.resetIfDrained();
+  current->failureRecorded = current->kind == ResultKind::Failure;
+}
+
+// One pass over `current`'s steps (the inner loop of Twisted's
+// _runCallbacks): runs them in order until none is left or `current` waits
+// on a Deferred a handler returned. Returns the Deferred waiting on
+// `current` that a Continuation step gives the result to, with the step's
+// reference, when that one must run first; nullptr when `current` is done.
+DeferredState* runSteps(DeferredState* current) {
+  if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
+
+  while (Step* step = current->steps.take()) {
+    if (step->callback.holds<Continuation>()) {
+      // Give the waiting Deferred our result and resume it first.
+      DeferredState* chainee = std::exchange(
+          step->callback.target<Continuation>()->chainee, nullptr);
+      StepQueue::finish(step);
+      --current->waiters;
+      moveResult(current, chainee);
+      --chainee->paused;
+      current->steps.resetIfDrained();
+      return chainee;
+    }
+
+    Handler& handler = current->kind == ResultKind::Failure
+                           ? (step->both ? step->callback : step->errback)
+                           : step->callback;
+    if (handler) {
+      // Steps never move, and the `running` guard keeps any other run of
+      // this Deferred away, so the handler runs in place.
+      current->running = true;
+#if defined(DEFERRED_MUTANTS)
+      std::optional<Failure> mutantSaved;
+      if (DEFERRED_MUTANT("errback-no-recovery") &&
+          current->kind == ResultKind::Failure) {
+        mutantSaved = current->failure;
+      }
+#endif
+      handler(*current);
+#if defined(DEFERRED_MUTANTS)
+      if (mutantSaved && current->kind == ResultKind::Value) {
+        current->setFailure(std::move(*mutantSaved));
+      }
+#endif
+      current->running = false;
+    }
+    StepQueue::finish(step);  // releases the captures now
+
+    if (current->kind == ResultKind::Deferred) {
+      DeferredState* inner = current->inner;
+      if (inner == current) {
+        current->setFailure(Failure(SelfChainError()));
+      } else if (!inner->called || inner->kind == ResultKind::Deferred ||
+                 inner->paused != 0) {
+        // No result yet: wait for it.
+        ++current->paused;
+        setChainedTo(current, inner);
+        Step continuation;
+        continuation.callback = Handler(Continuation(current));
+        inner->steps.push(std::move(continuation));
+        ++inner->waiters;
+        break;
+      } else if (inner->running) {
+        // Its handler is running with that result as argument: Twisted
+        // gives both the same object; we give this chain a copy.
+        current->inner = nullptr;
+        copyRunningResult(inner, current);
+        releaseState(inner);
+      } else {
+        // It has a result: take it.
+        current->inner = nullptr;
+        moveResult(inner, current);
+        releaseState(inner);
+      }
+    }
+  }
+
+  endPass(current);
+  return nullptr;
+}
+
+// A reference to a state, released at the end of the scope.
+struct Hold {
+  DeferredState* state;
+  ~Hold() {
+    if (state != nullptr) releaseState(state);
+  }
+};
+
+}  // namespace
+
+// Twisted's Deferred._runCallbacks, iteratively. Most runs concern one
+// Deferred alone; only resuming a Deferred that waits on it needs Twisted's
+// `chain`: a stack of Deferreds whose results are being propagated, each
+// with its own cursor over its steps.
 void runCallbacks(DeferredState* self) {
-  if (self->running) return;  // already running further up the call stack
+  // Already running further up the call stack; or paused: those waiting on
+  // it keep waiting.
+  if (self->running || self->paused != 0) return;
+  if (self->steps.size() == 0) {  // a Deferred fired with nothing to run
+    if (self->chainedTo != nullptr) setChainedTo(self, nullptr);
+    endPass(self);
+    return;
+  }
+
+  retain(self);
+  Hold held{self};
+  DeferredState* waiting = runSteps(self);
+  if (waiting == nullptr) return;
 
   std::vector<DeferredState*>& chain = chainStack();
   ChainFrame frame{chain, chain.size()};
-  retain(self);
+  Hold resumed{waiting};
   chain.push_back(self);
+  held.state = nullptr;  // the chain holds it now
+  chain.push_back(waiting);
+  resumed.state = nullptr;
 
   while (chain.size() > frame.base) {
     DeferredState* current = chain.back();
     if (current->paused != 0) return;  // those waiting on it keep waiting
-
-    bool finished = true;
-    if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
-
-    while (Step* step = current->steps.take()) {
-      if (step->callback.holds<Continuation>()) {
-        // Give the waiting Deferred our result and resume it first.
-        DeferredState* chainee = std::exchange(
-            step->callback.target<Continuation>()->chainee, nullptr);
-        StepQueue::finish(step);
-        --current->waiters;
-        moveResult(current, chainee);
-        --chainee->paused;
-        chain.push_back(chainee);  // adopts the continuation's reference
-        finished = false;
-        break;
-      }
-
-      Handler& handler = current->kind == ResultKind::Failure
-                             ? (step->both ? step->callback : step->errback)
-                             : step->callback;
-      if (handler) {
-        // Steps never move, and the `running` guard keeps any other run of
-        // this Deferred away, so the handler runs in place.
-        current->running = true;
-#if defined(DEFERRED_MUTANTS)
-        std::optional<Failure> mutantSaved;
-        if (DEFERRED_MUTANT("errback-no-recovery") &&
-            current->kind == ResultKind::Failure) {
-          mutantSaved = current->failure;
-        }
-#endif
-        handler(*current);
-#if defined(DEFERRED_MUTANTS)
-        if (mutantSaved && current->kind == ResultKind::Value) {
-          current->setFailure(std::move(*mutantSaved));
-        }
-#endif
-        current->running = false;
-      }
-      StepQueue::finish(step);  // releases the captures now
-
-      if (current->kind == ResultKind::Deferred) {
-        DeferredState* inner = current->inner;
-        if (inner == current) {
-          current->setFailure(Failure(SelfChainError()));
-        } else if (!inner->called || inner->kind == ResultKind::Deferred ||
-                   inner->paused != 0) {
-          // No result yet: wait for it.
-          ++current->paused;
-          setChainedTo(current, inner);
-          Step continuation;
-          continuation.callback = Handler(Continuation(current));
-          inner->steps.push(std::move(continuation));
-          ++inner->waiters;
-          break;
-        } else if (inner->running) {
-          // Its handler is running with that result as argument: Twisted
-          // gives both the same object; we give this chain a copy.
-          current->inner = nullptr;
-          copyRunningResult(inner, current);
-          releaseState(inner);
-        } else {
-          // It has a result: take it.
-          current->inner = nullptr;
-          moveResult(inner, current);
-          releaseState(inner);
-        }
-      }
-    }
-
-    current->steps.resetIfDrained();
-
-    if (finished) {
-      current->failureRecorded = current->kind == ResultKind::Failure;
+    if (DeferredState* next = runSteps(current)) {
+      Hold adopted{next};
+      chain.push_back(next);
+      adopted.state = nullptr;
+    } else {
       chain.pop_back();
       releaseState(current);
     }

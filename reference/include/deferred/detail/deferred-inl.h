@@ -92,7 +92,13 @@ public:
 
   // Once everything was taken: return to the inline storage.
   void resetIfDrained() noexcept {
-    if (pending_ == 0 && (tail_ != &first_ || first_.count != 0)) clear();
+    if (pending_ != 0) return;
+    if (tail_ != &first_) {
+      clear();
+    } else {  // no chunk to free
+      first_.count = 0;
+      readIndex_ = 0;
+    }
   }
 
   // Destroys the steps not taken yet and frees all chunks.
