@@ -365,24 +365,17 @@ void collectIfUnreachable(DeferredState* start) noexcept {
 
 }  // namespace
 
-bool mayBeInCycle(const DeferredState* state) noexcept {
-  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
-         state->chainedFrom != 0 || state->isList;
-}
-
-void releaseState(DeferredState* state) noexcept {
+void finishRelease(DeferredState* state) noexcept {
   Graveyard& yard = graveyard();
-  if (--state->strong != 0) {
-    if (mayBeInCycle(state)) [[unlikely]] {
-      if (!yard.active) {
-        collectIfUnreachable(state);
-      } else {
-        try {
-          yard.suspects.push_back(state);
-          ++state->weak;
-        } catch (const std::bad_alloc&) {
-          // Not checked: a cycle there would leak, nothing worse.
-        }
+  if (state->strong != 0) {  // perhaps in a cycle
+    if (!yard.active) {
+      collectIfUnreachable(state);
+    } else {
+      try {
+        yard.suspects.push_back(state);
+        ++state->weak;
+      } catch (const std::bad_alloc&) {
+        // Not checked: a cycle there would leak, nothing worse.
       }
     }
     return;

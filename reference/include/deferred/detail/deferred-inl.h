@@ -140,7 +140,8 @@ private:
   std::size_t pending_ = 0;
 };
 
-void releaseState(DeferredState* state) noexcept;
+// Drops a strong reference (destroying the Deferred on the last one).
+inline void releaseState(DeferredState* state) noexcept;
 void releaseWeak(DeferredState* state) noexcept;
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state);
@@ -280,6 +281,22 @@ struct DeferredState {
 };
 
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
+
+// The references left may all come from waiting or chaining links: the
+// Deferred may be garbage in a cycle (see src/deferred.cpp).
+inline bool mayBeInCycle(const DeferredState* state) noexcept {
+  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
+         state->chainedFrom != 0 || state->isList;
+}
+
+// The rest of releaseState() once the count is down: destroys the Deferred
+// (no reference left) or looks for a cycle it may be garbage in.
+void finishRelease(DeferredState* state) noexcept;
+
+inline void releaseState(DeferredState* state) noexcept {
+  if (--state->strong != 0 && !mayBeInCycle(state)) return;
+  finishRelease(state);
+}
 
 // The runner behind Twisted's _runCallbacks (see src/deferred.cpp).
 void runCallbacks(DeferredState* state);
