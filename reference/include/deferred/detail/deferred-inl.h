@@ -245,6 +245,27 @@ struct DeferredState {
     }
   }
 
+  // A Value a handler returned straight into `value` (which its argument had
+  // left null): as setValue(), without moving it. Inlined into each Value
+  // handler's call.
+  [[gnu::always_inline]] void adoptValue() noexcept {
+    switch (ValueAccess::special(value)) {
+      case 1:
+        setFailure(std::move(ValueAccess::unchecked<Failure>(value)));
+        return;
+      case 2: {
+        Deferred d(std::move(ValueAccess::unchecked<Deferred>(value)));
+        setDeferred(std::exchange(d.state_, nullptr));
+        return;
+      }
+      default:
+        if (kind != ResultKind::Value) {  // an errback's Value: recovered
+          dropOldResult();
+          kind = ResultKind::Value;
+        }
+    }
+  }
+
   // Stores what a handler returned (R is the handler's return type).
   template <class R, class Arg>
   void setReturn(Arg&& returned) {
@@ -457,6 +478,27 @@ void deliver(DeferredState& state, Invoke&& invoke) {
   }
 }
 
+// deliver() for a handler whose argument was moved out of `state.value`: a
+// Value it returns is built in that slot, not moved there.
+template <class Invoke>
+void deliverIntoEmptySlot(DeferredState& state, Invoke&& invoke) {
+  if constexpr (std::is_same_v<decltype(invoke()), Value>) {
+    // The null Value there ends without its (empty) destructor; if the
+    // handler throws, a null one takes its place again.
+    struct RefillOnThrow {
+      Value* slot;
+      ~RefillOnThrow() {
+        if (slot != nullptr) ::new (static_cast<void*>(slot)) Value();
+      }
+    } refill{&state.value};
+    ::new (static_cast<void*>(&state.value)) Value(invoke());
+    refill.slot = nullptr;
+    state.adoptValue();
+  } else {
+    deliver(state, std::forward<Invoke>(invoke));
+  }
+}
+
 struct FailureCapture {
   static void current(DeferredState& state, const std::exception& error);
   static void currentUnknown(DeferredState& state);
@@ -491,18 +533,18 @@ void runHandler(H& handler, DeferredState& state) {
       // Taken by value: the handler owns the result; move it straight in.
       InFlight guard{state, nullptr, true};
       if (state.kind == ResultKind::Value) {
-        deliver(state, [&]() -> decltype(auto) {
+        deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
           return Call::call(handler, std::move(state.value));
         });
       } else {
-        deliver(state, [&]() -> decltype(auto) {
+        deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
           return Call::call(handler, Value(std::move(state.failure)));
         });
       }
     } else if constexpr (std::is_same_v<D, Value>) {
       Value argument = state.takeAsValue();
       InFlight guard{state, &argument, !std::is_reference_v<P>};
-      deliver(state, [&]() -> decltype(auto) {
+      deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
         return Call::call(handler, forwardAs<P>(argument));
       });
     } else if constexpr (std::is_same_v<D, Failure>) {
