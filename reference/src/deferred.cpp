@@ -650,13 +650,6 @@ void Deferred::errback(std::source_location where) {
   errback(Failure::current(), where);
 }
 
-Deferred& Deferred::stepAdded() {
-  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
-    detail::runCallbacks(state_);
-  }
-  return *this;
-}
-
 Deferred& Deferred::chainDeferred(Deferred other) {
   detail::setChainedTo(other.state_, state_);
   if (other.state_ == state_) {

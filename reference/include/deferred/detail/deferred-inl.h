@@ -700,6 +700,13 @@ inline Deferred::~Deferred() {
   if (state_ != nullptr) detail::releaseState(state_);
 }
 
+inline Deferred& Deferred::stepAdded() {
+  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
+    detail::runCallbacks(state_);
+  }
+  return *this;
+}
+
 template <class Callback, class Errback>
 Deferred& Deferred::addCallbacks(Callback&& callback, Errback&& errback) {
 #if defined(DEFERRED_MUTANTS)
