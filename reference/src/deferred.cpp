@@ -436,26 +436,63 @@ void endPass(DeferredState* current) noexcept {
   current->failureRecorded = current->kind == ResultKind::Failure;
 }
 
+// A Continuation step was reached: gives `current`'s result to the Deferred
+// waiting on it and returns that one, with the step's reference.
+[[gnu::noinline]] DeferredState* resumeWaiting(DeferredState* current,
+                                               Step* step) noexcept {
+  DeferredState* chainee =
+      std::exchange(step->callback.target<Continuation>()->chainee, nullptr);
+  StepQueue::finish(step);
+  --current->waiters;
+  moveResult(current, chainee);
+  --chainee->paused;
+  current->steps.resetIfDrained();
+  return chainee;
+}
+
+// A handler of `current` returned a Deferred: takes its result, or makes
+// `current` wait for it (returns true then).
+[[gnu::noinline]] bool takeInnerResult(DeferredState* current) {
+  DeferredState* inner = current->inner;
+  if (inner == current) {
+    current->setFailure(Failure(SelfChainError()));
+  } else if (!inner->called || inner->kind == ResultKind::Deferred ||
+             inner->paused != 0) {
+    // No result yet: wait for it.
+    ++current->paused;
+    setChainedTo(current, inner);
+    Step continuation;
+    continuation.callback = Handler(Continuation(current));
+    inner->steps.push(std::move(continuation));
+    ++inner->waiters;
+    return true;
+  } else if (inner->running) {
+    // Its handler is running with that result as argument: Twisted gives
+    // both the same object; we give this chain a copy.
+    current->inner = nullptr;
+    copyRunningResult(inner, current);
+    releaseState(inner);
+  } else {
+    // It has a result: take it.
+    current->inner = nullptr;
+    moveResult(inner, current);
+    releaseState(inner);
+  }
+  return false;
+}
+
 // One pass over `current`'s steps (the inner loop of Twisted's
 // _runCallbacks): runs them in order until none is left or `current` waits
 // on a Deferred a handler returned. Returns the Deferred waiting on
 // `current` that a Continuation step gives the result to, with the step's
 // reference, when that one must run first; nullptr when `current` is done.
+// The rare cases are out of line (resumeWaiting, takeInnerResult), so that
+// the common pass stays small.
 DeferredState* runSteps(DeferredState* current) {
   if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
 
   while (Step* step = current->steps.take()) {
-    if (step->callback.holds<Continuation>()) {
-      // Give the waiting Deferred our result and resume it first.
-      DeferredState* chainee = std::exchange(
-          step->callback.target<Continuation>()->chainee, nullptr);
-      StepQueue::finish(step);
-      --current->waiters;
-      moveResult(current, chainee);
-      --chainee->paused;
-      current->steps.resetIfDrained();
-      return chainee;
-    }
+    if (step->callback.holds<Continuation>()) return resumeWaiting(current, step);
 
     Handler& handler = current->kind == ResultKind::Failure
                            ? (step->both ? step->callback : step->errback)
@@ -481,33 +518,7 @@ DeferredState* runSteps(DeferredState* current) {
     }
     StepQueue::finish(step);  // releases the captures now
 
-    if (current->kind == ResultKind::Deferred) {
-      DeferredState* inner = current->inner;
-      if (inner == current) {
-        current->setFailure(Failure(SelfChainError()));
-      } else if (!inner->called || inner->kind == ResultKind::Deferred ||
-                 inner->paused != 0) {
-        // No result yet: wait for it.
-        ++current->paused;
-        setChainedTo(current, inner);
-        Step continuation;
-        continuation.callback = Handler(Continuation(current));
-        inner->steps.push(std::move(continuation));
-        ++inner->waiters;
-        break;
-      } else if (inner->running) {
-        // Its handler is running with that result as argument: Twisted
-        // gives both the same object; we give this chain a copy.
-        current->inner = nullptr;
-        copyRunningResult(inner, current);
-        releaseState(inner);
-      } else {
-        // It has a result: take it.
-        current->inner = nullptr;
-        moveResult(inner, current);
-        releaseState(inner);
-      }
-    }
+    if (current->kind == ResultKind::Deferred && takeInnerResult(current)) break;
   }
 
   endPass(current);
@@ -522,34 +533,19 @@ struct Hold {
   }
 };
 
-}  // namespace
-
-// Twisted's Deferred._runCallbacks, iteratively. Most runs concern one
-// Deferred alone; only resuming a Deferred that waits on it needs Twisted's
-// `chain`: a stack of Deferreds whose results are being propagated, each
-// with its own cursor over its steps.
-void runCallbacks(DeferredState* self) {
-  // Already running further up the call stack; or paused: those waiting on
-  // it keep waiting.
-  if (self->running || self->paused != 0) return;
-  if (self->steps.size() == 0) {  // a Deferred fired with nothing to run
-    if (self->chainedTo != nullptr) setChainedTo(self, nullptr);
-    endPass(self);
-    return;
-  }
-
-  retain(self);
-  Hold held{self};
-  DeferredState* waiting = runSteps(self);
-  if (waiting == nullptr) return;
-
+// The rest of a run whose first Deferred, `self`, handed its result to
+// `waiting`: Twisted's `chain`, a stack of Deferreds whose results are being
+// propagated, each with its own cursor over its steps. Takes a reference to
+// each. Out of line, so that the common run stays small.
+[[gnu::noinline]] void runChain(DeferredState* self, DeferredState* waiting) {
   std::vector<DeferredState*>& chain = chainStack();
   ChainFrame frame{chain, chain.size()};
-  Hold resumed{waiting};
+  Hold heldSelf{self};
+  Hold heldWaiting{waiting};
   chain.push_back(self);
-  held.state = nullptr;  // the chain holds it now
+  heldSelf.state = nullptr;  // the chain holds it now
   chain.push_back(waiting);
-  resumed.state = nullptr;
+  heldWaiting.state = nullptr;
 
   while (chain.size() > frame.base) {
     DeferredState* current = chain.back();
@@ -562,6 +558,29 @@ void runCallbacks(DeferredState* self) {
       chain.pop_back();
       releaseState(current);
     }
+  }
+}
+
+}  // namespace
+
+// Twisted's Deferred._runCallbacks, iteratively. Most runs concern one
+// Deferred alone; only resuming a Deferred that waits on it needs more
+// (runChain).
+void runCallbacks(DeferredState* self) {
+  // Already running further up the call stack; or paused: those waiting on
+  // it keep waiting.
+  if (self->running || self->paused != 0) return;
+  if (self->steps.size() == 0) {  // a Deferred fired with nothing to run
+    if (self->chainedTo != nullptr) setChainedTo(self, nullptr);
+    endPass(self);
+    return;
+  }
+
+  retain(self);
+  Hold held{self};
+  if (DeferredState* waiting = runSteps(self)) {
+    held.state = nullptr;
+    runChain(self, waiting);
   }
 }
 
