@@ -93,6 +93,13 @@ void setChainedTo(DeferredState* state, DeferredState* target) noexcept {
   if (old != nullptr) releaseWeak(old);
 }
 
+// What cancel() fails a Deferred with: a copy of this one, which shares its
+// message (as copies of a std::runtime_error do) instead of allocating it.
+const CancelledError& cancelledError() {
+  static const CancelledError prototype;
+  return prototype;
+}
+
 // --- Chain stack ----------------------------------------------------------------
 
 // The Deferreds whose results are being propagated (Twisted's `chain` list),
@@ -737,7 +744,7 @@ void Deferred::cancel() {
     // Eat the result the real operation will eventually deliver.
     s->suppressAlreadyCalled = true;
   }
-  if (!s->called) target.errback(CancelledError());
+  if (!s->called) target.errback(detail::cancelledError());
 }
 
 bool Deferred::called() const noexcept { return state_->called; }
