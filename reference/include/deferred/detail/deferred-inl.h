@@ -233,8 +233,10 @@ struct DeferredState {
         return;
       }
       default: {
-        if (kind == ResultKind::Value) {  // the hot path: nothing to drop
+        // The hot paths: nothing to drop (None: the first result).
+        if (kind == ResultKind::Value || kind == ResultKind::None) {
           value = std::move(v);
+          kind = ResultKind::Value;
           return;
         }
         Value keep(std::move(v));  // may live in the result being dropped
