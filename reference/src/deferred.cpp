@@ -105,6 +105,13 @@ void setChainedTo(DeferredState* state, DeferredState* target) noexcept {
   if (old != nullptr) releaseWeak(old);
 }
 
+// What cancel() fails a Deferred with: a copy of this one, which shares its
+// message (as copies of a std::runtime_error do) instead of allocating it.
+const CancelledError& cancelledError() {
+  static const CancelledError prototype;
+  return prototype;
+}
+
 // --- Chain stack ----------------------------------------------------------------
 
 // The Deferreds whose results are being propagated (Twisted's `chain` list),
@@ -385,24 +392,17 @@ void collectIfUnreachable(DeferredState* start) noexcept {
 
 }  // namespace
 
-bool mayBeInCycle(const DeferredState* state) noexcept {
-  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
-         state->chainedFrom != 0 || state->isList;
-}
-
-void releaseState(DeferredState* state) noexcept {
+void finishRelease(DeferredState* state) noexcept {
   Graveyard& yard = graveyard();
-  if (--state->strong != 0) {
-    if (mayBeInCycle(state)) [[unlikely]] {
-      if (!yard.active) {
-        collectIfUnreachable(state);
-      } else {
-        try {
-          yard.suspects.push_back(state);
-          ++state->weak;
-        } catch (const std::bad_alloc&) {
-          // Not checked: a cycle there would leak, nothing worse.
-        }
+  if (state->strong != 0) {  // perhaps in a cycle
+    if (!yard.active) {
+      collectIfUnreachable(state);
+    } else {
+      try {
+        yard.suspects.push_back(state);
+        ++state->weak;
+      } catch (const std::bad_alloc&) {
+        // Not checked: a cycle there would leak, nothing worse.
       }
     }
     return;
@@ -454,97 +454,160 @@ void FailureCapture::currentUnknown(DeferredState& state) {
   state.setFailure(FailureAccess::fromCaughtUnknown());
 }
 
-// Twisted's Deferred._runCallbacks, iteratively: a stack of Deferreds whose
-// results are being propagated, and for each an index cursor over its steps.
-void runCallbacks(DeferredState* self) {
-  if (self->running) return;  // already running further up the call stack
+namespace {
 
+// The end of a pass over a Deferred's steps that ran them all, or left it
+// waiting.
+void endPass(DeferredState* current) noexcept {
+  current->steps.resetIfDrained();
+  current->failureRecorded = current->kind == ResultKind::Failure;
+}
+
+// A Continuation step was reached: gives `current`'s result to the Deferred
+// waiting on it and returns that one, with the step's reference.
+[[gnu::noinline]] DeferredState* resumeWaiting(DeferredState* current,
+                                               Step* step) noexcept {
+  DeferredState* chainee =
+      std::exchange(step->callback.target<Continuation>()->chainee, nullptr);
+  StepQueue::finish(step);
+  --current->waiters;
+  moveResult(current, chainee);
+  --chainee->paused;
+  current->steps.resetIfDrained();
+  return chainee;
+}
+
+// A handler of `current` returned a Deferred: takes its result, or makes
+// `current` wait for it (returns true then).
+[[gnu::noinline]] bool takeInnerResult(DeferredState* current) {
+  DeferredState* inner = current->inner;
+  if (inner == current) {
+    current->setFailure(Failure(SelfChainError()));
+  } else if (!inner->called || inner->kind == ResultKind::Deferred ||
+             inner->paused != 0) {
+    // No result yet: wait for it.
+    ++current->paused;
+    setChainedTo(current, inner);
+    Step continuation;
+    continuation.callback = Handler(Continuation(current));
+    inner->steps.push(std::move(continuation));
+    ++inner->waiters;
+    return true;
+  } else if (inner->running) {
+    // Its handler is running with that result as argument: Twisted gives
+    // both the same object; we give this chain a copy.
+    current->inner = nullptr;
+    copyRunningResult(inner, current);
+    releaseState(inner);
+  } else {
+    // It has a result: take it.
+    current->inner = nullptr;
+    moveResult(inner, current);
+    releaseState(inner);
+  }
+  return false;
+}
+
+// One pass over `current`'s steps (the inner loop of Twisted's
+// _runCallbacks): runs them in order until none is left or `current` waits
+// on a Deferred a handler returned. Returns the Deferred waiting on
+// `current` that a Continuation step gives the result to, with the step's
+// reference, when that one must run first; nullptr when `current` is done.
+// The rare cases are out of line (resumeWaiting, takeInnerResult), so that
+// the common pass stays small.
+DeferredState* runSteps(DeferredState* current) {
+  if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
+
+  while (Step* step = current->steps.take()) {
+    if (step->callback.holds<Continuation>()) return resumeWaiting(current, step);
+
+    Handler& handler = current->kind == ResultKind::Failure
+                           ? (step->both ? step->callback : step->errback)
+                           : step->callback;
+    if (handler) {
+      // Steps never move, and the `running` guard keeps any other run of
+      // this Deferred away, so the handler runs in place.
+      current->running = true;
+#if defined(DEFERRED_MUTANTS)
+      std::optional<Failure> mutantSaved;
+      if (DEFERRED_MUTANT("errback-no-recovery") &&
+          current->kind == ResultKind::Failure) {
+        mutantSaved = current->failure;
+      }
+#endif
+      handler(*current);
+#if defined(DEFERRED_MUTANTS)
+      if (mutantSaved && current->kind == ResultKind::Value) {
+        current->setFailure(std::move(*mutantSaved));
+      }
+#endif
+      current->running = false;
+    }
+    StepQueue::finish(step);  // releases the captures now
+
+    if (current->kind == ResultKind::Deferred && takeInnerResult(current)) break;
+  }
+
+  endPass(current);
+  return nullptr;
+}
+
+// A reference to a state, released at the end of the scope.
+struct Hold {
+  DeferredState* state;
+  ~Hold() {
+    if (state != nullptr) releaseState(state);
+  }
+};
+
+// The rest of a run whose first Deferred, `self`, handed its result to
+// `waiting`: Twisted's `chain`, a stack of Deferreds whose results are being
+// propagated, each with its own cursor over its steps. Takes a reference to
+// each. Out of line, so that the common run stays small.
+[[gnu::noinline]] void runChain(DeferredState* self, DeferredState* waiting) {
   std::vector<DeferredState*>& chain = chainStack();
   ChainFrame frame{chain, chain.size()};
-  retain(self);
+  Hold heldSelf{self};
+  Hold heldWaiting{waiting};
   chain.push_back(self);
+  heldSelf.state = nullptr;  // the chain holds it now
+  chain.push_back(waiting);
+  heldWaiting.state = nullptr;
 
   while (chain.size() > frame.base) {
     DeferredState* current = chain.back();
     if (current->paused != 0) return;  // those waiting on it keep waiting
-
-    bool finished = true;
-    if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
-
-    while (Step* step = current->steps.take()) {
-      if (step->callback.holds<Continuation>()) {
-        // Give the waiting Deferred our result and resume it first.
-        DeferredState* chainee = std::exchange(
-            step->callback.target<Continuation>()->chainee, nullptr);
-        StepQueue::finish(step);
-        --current->waiters;
-        moveResult(current, chainee);
-        --chainee->paused;
-        chain.push_back(chainee);  // adopts the continuation's reference
-        finished = false;
-        break;
-      }
-
-      Handler& handler = current->kind == ResultKind::Failure
-                             ? (step->both ? step->callback : step->errback)
-                             : step->callback;
-      if (handler) {
-        // Steps never move, and the `running` guard keeps any other run of
-        // this Deferred away, so the handler runs in place.
-        current->running = true;
-#if defined(DEFERRED_MUTANTS)
-        std::optional<Failure> mutantSaved;
-        if (DEFERRED_MUTANT("errback-no-recovery") &&
-            current->kind == ResultKind::Failure) {
-          mutantSaved = current->failure;
-        }
-#endif
-        handler(*current);
-#if defined(DEFERRED_MUTANTS)
-        if (mutantSaved && current->kind == ResultKind::Value) {
-          current->setFailure(std::move(*mutantSaved));
-        }
-#endif
-        current->running = false;
-      }
-      StepQueue::finish(step);  // releases the captures now
-
-      if (current->kind == ResultKind::Deferred) {
-        DeferredState* inner = current->inner;
-        if (inner == current) {
-          current->setFailure(Failure(SelfChainError()));
-        } else if (!inner->called || inner->kind == ResultKind::Deferred ||
-                   inner->paused != 0) {
-          // No result yet: wait for it.
-          ++current->paused;
-          setChainedTo(current, inner);
-          Step continuation;
-          continuation.callback = Handler(Continuation(current));
-          inner->steps.push(std::move(continuation));
-          ++inner->waiters;
-          break;
-        } else if (inner->running) {
-          // Its handler is running with that result as argument: Twisted
-          // gives both the same object; we give this chain a copy.
-          current->inner = nullptr;
-          copyRunningResult(inner, current);
-          releaseState(inner);
-        } else {
-          // It has a result: take it.
-          current->inner = nullptr;
-          moveResult(inner, current);
-          releaseState(inner);
-        }
-      }
-    }
-
-    current->steps.resetIfDrained();
-
-    if (finished) {
-      current->failureRecorded = current->kind == ResultKind::Failure;
+    if (DeferredState* next = runSteps(current)) {
+      Hold adopted{next};
+      chain.push_back(next);
+      adopted.state = nullptr;
+    } else {
       chain.pop_back();
       releaseState(current);
     }
+  }
+}
+
+}  // namespace
+
+// Twisted's Deferred._runCallbacks, iteratively. Most runs concern one
+// Deferred alone; only resuming a Deferred that waits on it needs more
+// (runChain).
+void runCallbacks(DeferredState* self) {
+  // Already running further up the call stack; or paused: those waiting on
+  // it keep waiting.
+  if (self->running || self->paused != 0) return;
+  if (self->steps.size() == 0) {  // a Deferred fired with nothing to run
+    if (self->chainedTo != nullptr) setChainedTo(self, nullptr);
+    endPass(self);
+    return;
+  }
+
+  retain(self);
+  Hold held{self};
+  if (DeferredState* waiting = runSteps(self)) {
+    held.state = nullptr;
+    runChain(self, waiting);
   }
 }
 
@@ -633,13 +696,6 @@ void Deferred::errback(std::source_location where) {
   errback(Failure::current(), where);
 }
 
-Deferred& Deferred::stepAdded() {
-  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
-    detail::runCallbacks(state_);
-  }
-  return *this;
-}
-
 Deferred& Deferred::chainDeferred(Deferred other) {
   detail::setChainedTo(other.state_, state_);
   if (other.state_ == state_) {
@@ -708,7 +764,7 @@ void Deferred::cancel() {
     // Eat the result the real operation will eventually deliver.
     s->suppressAlreadyCalled = true;
   }
-  if (!s->called) target.errback(CancelledError());
+  if (!s->called) target.errback(detail::cancelledError());
 }
 
 bool Deferred::called() const noexcept { return state_->called; }

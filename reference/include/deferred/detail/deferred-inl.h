@@ -92,7 +92,13 @@ public:
 
   // Once everything was taken: return to the inline storage.
   void resetIfDrained() noexcept {
-    if (pending_ == 0 && (tail_ != &first_ || first_.count != 0)) clear();
+    if (pending_ != 0) return;
+    if (tail_ != &first_) {
+      clear();
+    } else {  // no chunk to free
+      first_.count = 0;
+      readIndex_ = 0;
+    }
   }
 
   // Destroys the steps not taken yet and frees all chunks.
@@ -134,7 +140,8 @@ private:
   std::size_t pending_ = 0;
 };
 
-void releaseState(DeferredState* state) noexcept;
+// Drops a strong reference (destroying the Deferred on the last one).
+inline void releaseState(DeferredState* state) noexcept;
 // Hands `failure` to the error-log sink (see deferred::setErrorLogSink).
 void logError(std::string_view context, const Failure& failure) noexcept;
 void releaseWeak(DeferredState* state) noexcept;
@@ -228,8 +235,10 @@ struct DeferredState {
         return;
       }
       default: {
-        if (kind == ResultKind::Value) {  // the hot path: nothing to drop
+        // The hot paths: nothing to drop (None: the first result).
+        if (kind == ResultKind::Value || kind == ResultKind::None) {
           value = std::move(v);
+          kind = ResultKind::Value;
           return;
         }
         Value keep(std::move(v));  // may live in the result being dropped
@@ -237,6 +246,27 @@ struct DeferredState {
         value = std::move(keep);
         kind = ResultKind::Value;
       }
+    }
+  }
+
+  // A Value a handler returned straight into `value` (which its argument had
+  // left null): as setValue(), without moving it. Inlined into each Value
+  // handler's call.
+  [[gnu::always_inline]] void adoptValue() noexcept {
+    switch (ValueAccess::special(value)) {
+      case 1:
+        setFailure(std::move(ValueAccess::unchecked<Failure>(value)));
+        return;
+      case 2: {
+        Deferred d(std::move(ValueAccess::unchecked<Deferred>(value)));
+        setDeferred(std::exchange(d.state_, nullptr));
+        return;
+      }
+      default:
+        if (kind != ResultKind::Value) {  // an errback's Value: recovered
+          dropOldResult();
+          kind = ResultKind::Value;
+        }
     }
   }
 
@@ -276,6 +306,22 @@ struct DeferredState {
 };
 
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
+
+// The references left may all come from waiting or chaining links: the
+// Deferred may be garbage in a cycle (see src/deferred.cpp).
+inline bool mayBeInCycle(const DeferredState* state) noexcept {
+  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
+         state->chainedFrom != 0 || state->isList;
+}
+
+// The rest of releaseState() once the count is down: destroys the Deferred
+// (no reference left) or looks for a cycle it may be garbage in.
+void finishRelease(DeferredState* state) noexcept;
+
+inline void releaseState(DeferredState* state) noexcept {
+  if (--state->strong != 0 && !mayBeInCycle(state)) return;
+  finishRelease(state);
+}
 
 // The runner behind Twisted's _runCallbacks (see src/deferred.cpp).
 void runCallbacks(DeferredState* state);
@@ -436,6 +482,27 @@ void deliver(DeferredState& state, Invoke&& invoke) {
   }
 }
 
+// deliver() for a handler whose argument was moved out of `state.value`: a
+// Value it returns is built in that slot, not moved there.
+template <class Invoke>
+void deliverIntoEmptySlot(DeferredState& state, Invoke&& invoke) {
+  if constexpr (std::is_same_v<decltype(invoke()), Value>) {
+    // The null Value there ends without its (empty) destructor; if the
+    // handler throws, a null one takes its place again.
+    struct RefillOnThrow {
+      Value* slot;
+      ~RefillOnThrow() {
+        if (slot != nullptr) ::new (static_cast<void*>(slot)) Value();
+      }
+    } refill{&state.value};
+    ::new (static_cast<void*>(&state.value)) Value(invoke());
+    refill.slot = nullptr;
+    state.adoptValue();
+  } else {
+    deliver(state, std::forward<Invoke>(invoke));
+  }
+}
+
 struct FailureCapture {
   static void current(DeferredState& state, const std::exception& error);
   static void currentUnknown(DeferredState& state);
@@ -470,18 +537,18 @@ void runHandler(H& handler, DeferredState& state) {
       // Taken by value: the handler owns the result; move it straight in.
       InFlight guard{state, nullptr, true};
       if (state.kind == ResultKind::Value) {
-        deliver(state, [&]() -> decltype(auto) {
+        deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
           return Call::call(handler, std::move(state.value));
         });
       } else {
-        deliver(state, [&]() -> decltype(auto) {
+        deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
           return Call::call(handler, Value(std::move(state.failure)));
         });
       }
     } else if constexpr (std::is_same_v<D, Value>) {
       Value argument = state.takeAsValue();
       InFlight guard{state, &argument, !std::is_reference_v<P>};
-      deliver(state, [&]() -> decltype(auto) {
+      deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
         return Call::call(handler, forwardAs<P>(argument));
       });
     } else if constexpr (std::is_same_v<D, Failure>) {
@@ -635,6 +702,13 @@ inline Deferred& Deferred::operator=(Deferred&& other) noexcept {
 
 inline Deferred::~Deferred() {
   if (state_ != nullptr) detail::releaseState(state_);
+}
+
+inline Deferred& Deferred::stepAdded() {
+  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
+    detail::runCallbacks(state_);
+  }
+  return *this;
 }
 
 template <class Callback, class Errback>

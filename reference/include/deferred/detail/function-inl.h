@@ -62,7 +62,9 @@ public:
   }
   SmallFunction(const SmallFunction&) = delete;
   SmallFunction& operator=(const SmallFunction&) = delete;
-  ~SmallFunction() { reset(); }
+  ~SmallFunction() {
+    if (manage_ != nullptr) manage_(Op::Destroy, buffer_, nullptr);
+  }
 
   explicit operator bool() const noexcept { return invoke_ != nullptr; }
 

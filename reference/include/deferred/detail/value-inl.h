@@ -123,7 +123,10 @@ Value::Value(std::in_place_type_t<T>, Args&&... args) {
   vtable_ = &detail::ValueOps<T>::vtable;
 }
 
-inline Value::Value(Value&& other) noexcept : vtable_(other.vtable_) {
+// Always inlined: every Value handler moves its argument and its result
+// with it, and a large translation unit can make the compiler stop inlining.
+[[gnu::always_inline]] inline Value::Value(Value&& other) noexcept
+    : vtable_(other.vtable_) {
   if (vtable_ == nullptr) return;
   if (vtable_->move) {
     vtable_->move(buffer_, other.buffer_);
