@@ -51,7 +51,8 @@ allocations per step, steps per second and every n/a with its reason:
 {summary}
 `chain` uses Twisted's pass-through (a handler taking and returning any
 result, a `deferred::Value`); `chain-typed` is the same chain with
-`[](int v) {{ return v; }}` (the other C++ implementations are typed in both).
+an `int` handler capturing two pointers, `[lo, hi](int v) {{ ... }}`, that
+clamps the value (the other C++ implementations are typed in both).
 n/a: not expressible in that implementation (no `.then` in `std::future`, no
 cancellation or coroutines in `boost::future`, no coroutines in Debian's KJ
 0.9, ...), capped (`boost::future` overflows the stack above n = 10,000 and
