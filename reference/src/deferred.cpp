@@ -235,8 +235,10 @@ bool& collecting() {
 }
 
 ChainHalf* chainHalf(Handler& h) noexcept {
-  if (h.holds<HandlerAdapter<ChainCallback>>()) return &h.target<HandlerAdapter<ChainCallback>>()->handler;
-  if (h.holds<HandlerAdapter<ChainErrback>>()) return &h.target<HandlerAdapter<ChainErrback>>()->handler;
+  using Callback = HandlerAdapter<ChainCallback, Sees::values>;
+  using Errback = HandlerAdapter<ChainErrback, Sees::failures>;
+  if (h.holds<Callback>()) return &h.target<Callback>()->handler;
+  if (h.holds<Errback>()) return &h.target<Errback>()->handler;
   return nullptr;
 }
 
@@ -269,8 +271,8 @@ struct LinkGraph {
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr, true);
-      } else if (step.callback.holds<HandlerAdapter<MemberStep>>()) {
-        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state, false);
+      } else if (step.callback.holds<HandlerAdapter<MemberStep, Sees::both>>()) {
+        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep, Sees::both>>()->handler.state, false);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
       }

@@ -199,6 +199,48 @@ TEST_F(Core, TypedCallbackOnErrorPathNamesTheFailure) {
                       "(std::runtime_error: orig)"}));
 }
 
+TEST_F(Core, FailureParameterOnTheValuePathIsATypeMismatch) {
+  Log log;
+  Deferred d;
+  d.addCallback([&](const Failure&) { log.push_back("callback: not run"); });
+  d.addErrback([&](const Failure& f) { log.push_back(f.message()); return 1; });
+  d.addBoth([&](Failure) { log.push_back("both: not run"); });
+  d.addErrback([&](const Failure& f) { log.push_back(f.message()); });
+  d.addBoth([&](const Failure& f) { log.push_back("both: " + f.message()); });
+  d.callback(7);
+  EXPECT_EQ(log, (Log{"handler expected deferred::Failure but the result is int",
+                      "handler expected deferred::Failure but the result is int"}));
+  // The last handler saw the null its predecessor returned, as a mismatch.
+  ASSERT_TRUE(d.isFailure());
+  EXPECT_EQ(d.failure()->message(), "handler expected deferred::Failure but the result is null");
+  d.addErrback([](const Failure&) {});
+}
+
+TEST_F(Core, ErrbackTypedForAValueIsATypeMismatchNamingTheFailure) {
+  Log log;
+  Deferred d;
+  d.addErrback([&](int) { log.push_back("not run"); });
+  d.addErrback([&](const Failure& f) { log.push_back(f.message()); });
+  d.errback(std::runtime_error("orig"));
+  EXPECT_EQ(log, (Log{"handler expected int but the result is deferred::Failure "
+                      "(std::runtime_error: orig)"}));
+}
+
+TEST_F(Core, ValueParameterOfEachHalfSeesItsPath) {
+  Log log;
+  Deferred d;
+  d.addCallbacks([&](Value v) { log.push_back("callback " + v.typeName()); return v; },
+                 [&](Value v) { log.push_back("errback " + v.typeName()); return v; });
+  d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); throw std::runtime_error("x"); });
+  d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); return v; });  // still failing
+  d.addCallbacks([&](Value v) { log.push_back("callback " + v.typeName()); return v; },
+                 [&](Value v) { log.push_back("errback " + v.typeName()); return 2; });
+  d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); return v; });
+  d.callback(1);
+  EXPECT_EQ(log, (Log{"callback int", "both int", "both deferred::Failure",
+                      "errback deferred::Failure", "both int"}));
+}
+
 TEST_F(Core, ParameterKinds) {
   Log log;
   Deferred d;
