@@ -161,12 +161,8 @@ void copyRunningResult(const DeferredState* from, DeferredState* to) noexcept {
     } else {
       to->setValue(from->value.copy());
     }
-  } catch (Failure& failure) {
-    to->setFailure(std::move(failure));
-  } catch (const std::exception& error) {
-    to->setFailure(FailureAccess::fromCaught(error));
   } catch (...) {
-    to->setFailure(FailureAccess::fromCaughtUnknown());
+    to->setFailure(Failure::current());
   }
 }
 
@@ -626,13 +622,14 @@ Deferred& Deferred::chainDeferred(Deferred other) {
   detail::setChainedTo(other.state_, state_);
   if (other.state_ == state_) {
     // Chained to itself (firing it again raises AlreadyCalledError, as in
-    // Twisted): held weakly, so that it does not own itself.
+    // Twisted): held weakly, so that it does not own itself. Its step only
+    // runs while it is alive, so lock() always finds it.
     return addCallbacks(
         [self = detail::WeakDeferred(other)](Value result) {
-          if (std::optional<Deferred> d = self.lock()) d->callback(std::move(result));
+          self.lock()->callback(std::move(result));
         },
         [self = detail::WeakDeferred(other)](Failure failure) {
-          if (std::optional<Deferred> d = self.lock()) d->errback(std::move(failure));
+          self.lock()->errback(std::move(failure));
         });
   }
   Deferred forErrors = other;

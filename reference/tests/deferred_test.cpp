@@ -462,6 +462,19 @@ TEST_F(Core, MaybeDeferred) {
   EXPECT_FALSE(same.called());
 }
 
+TEST_F(Core, MaybeDeferredOfAFunctionThrowingAFailureOrANonException) {
+  Failure original(std::logic_error("trapped"));
+  Deferred rethrown = deferred::maybeDeferred([&]() -> int { throw original; });
+  ASSERT_TRUE(rethrown.isFailure());
+  EXPECT_TRUE(rethrown.failure()->sameAs(original));  // that very Failure
+  rethrown.addErrback([](const Failure&) {});
+
+  Deferred number = deferred::maybeDeferred([] { throw 42; });
+  ASSERT_TRUE(number.isFailure());
+  EXPECT_EQ(number.failure()->toString(), "int: 42");
+  number.addErrback([](const Failure&) {});
+}
+
 TEST_F(Core, ErrbackWithoutArgumentsUsesCurrentException) {
   Deferred d;
   try {
