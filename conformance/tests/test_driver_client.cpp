@@ -1,10 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <sstream>
 
 #include "conformance/driver_client.h"
-#include "conformance/protocol_server.h"
 
 using namespace conformance;
 using nlohmann::json;
@@ -117,33 +115,4 @@ TEST(SplitCommand, ShellLike) {
   EXPECT_EQ(split_command("python3 'a b' \"c \\\"d\\\"\" e\\ f"),
             (std::vector<std::string>{"python3", "a b", "c \"d\"", "e f"}));
   EXPECT_THROW(split_command("a 'b"), std::invalid_argument);
-}
-
-namespace {
-class Echo : public Implementation {
- public:
-  ImplementationInfo info() override { return {"echo", "0", "c++", "", {"core"}}; }
-  Outcome run(const std::string& id, const json& program) override {
-    if (id == "skip") return Outcome::skipped("why");
-    return Outcome::observed({{"trace", program}, {"final", json::object()}});
-  }
-};
-}  // namespace
-
-TEST(ProtocolServer, Serves) {
-  Echo e;
-  std::istringstream in(
-      "{\"cmd\":\"start\",\"protocol\":1}\n{\"cmd\":\"run\",\"seq\":1,\"case\":\"c\",\"program\":[1]}\n"
-      "{\"cmd\":\"run\",\"seq\":2,\"case\":\"skip\",\"program\":[]}\nnot json\n{\"cmd\":\"stop\"}\n");
-  std::ostringstream out;
-  EXPECT_EQ(serve(e, in, out), 0);
-  std::istringstream lines(out.str());
-  std::string l;
-  std::vector<json> got;
-  while (std::getline(lines, l)) got.push_back(json::parse(l));
-  ASSERT_EQ(got.size(), 4u);
-  EXPECT_EQ(got[0]["implementation"]["name"], "echo");
-  EXPECT_EQ(got[1]["observations"]["trace"], json::parse("[1]"));
-  EXPECT_EQ(got[2]["outcome"], "skipped");
-  EXPECT_TRUE(got[3].contains("error"));
 }
