@@ -226,19 +226,82 @@ TEST_F(Core, ErrbackTypedForAValueIsATypeMismatchNamingTheFailure) {
                       "(std::runtime_error: orig)"}));
 }
 
-TEST_F(Core, ValueParameterOfEachHalfSeesItsPath) {
-  Log log;
-  Deferred d;
+namespace {
+// Steps whose handlers take a Value, logging what they see; the same
+// handlers on every Deferred this is given.
+void addValueSteps(Deferred& d, Log& log) {
   d.addCallbacks([&](Value v) { log.push_back("callback " + v.typeName()); return v; },
                  [&](Value v) { log.push_back("errback " + v.typeName()); return v; });
-  d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); throw std::runtime_error("x"); });
-  d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); return v; });  // still failing
-  d.addCallbacks([&](Value v) { log.push_back("callback " + v.typeName()); return v; },
-                 [&](Value v) { log.push_back("errback " + v.typeName()); return 2; });
   d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); return v; });
+}
+}  // namespace
+
+TEST_F(Core, ValueParameterOfEachHalfSeesItsPath) {
+  Log log;
+  Deferred succeeding;
+  addValueSteps(succeeding, log);
+  succeeding.callback(1);
+  EXPECT_EQ(log, (Log{"callback int", "both int"}));
+  EXPECT_EQ(succeeding.result().get<int>(), 1);
+  log.clear();
+  Deferred failing;
+  addValueSteps(failing, log);
+  failing.errback(std::runtime_error("x"));
+  // A Value holding the Failure, returned: still on the error path.
+  EXPECT_EQ(log, (Log{"errback deferred::Failure", "both deferred::Failure"}));
+  ASSERT_TRUE(failing.isFailure());
+  EXPECT_EQ(failing.failure()->message(), "x");
+  failing.addErrback([](const Failure&) {});
+}
+
+TEST_F(Core, TypedBothHandlerOnTheValuePath) {
+  Log log;
+  Deferred d;
+  d.addBoth([&](int x) { log.push_back("both " + std::to_string(x)); return x + 1; });
   d.callback(1);
-  EXPECT_EQ(log, (Log{"callback int", "both int", "both deferred::Failure",
-                      "errback deferred::Failure", "both int"}));
+  EXPECT_EQ(log, (Log{"both 1"}));
+  EXPECT_EQ(d.result().get<int>(), 2);
+}
+
+TEST_F(Core, InspectingADeferredWithoutAResult) {
+  Deferred d;
+  EXPECT_FALSE(d.called());
+  EXPECT_FALSE(d.hasResult());
+  EXPECT_FALSE(d.isFailure());
+  EXPECT_EQ(d.failure(), nullptr);
+  EXPECT_TRUE(d.result().isNull());
+  EXPECT_FALSE(d.waitingOn().has_value());
+  EXPECT_FALSE(d.chainedTo().has_value());
+  d.callback(1);
+  EXPECT_FALSE(d.waitingOn().has_value());  // a result, not a wait
+}
+
+TEST_F(Core, ChainedToIsEmptyOnceThatDeferredIsGone) {
+  Deferred b;
+  {
+    Deferred a;
+    a.chainDeferred(b);
+    ASSERT_TRUE(b.chainedTo().has_value());
+  }
+  EXPECT_FALSE(b.chainedTo().has_value());  // not owning
+  EXPECT_FALSE(b.called());
+}
+
+TEST_F(Core, AMovedFromHandleCanBeAssignedToAndUsed) {
+  Deferred a;
+  Deferred taken = std::move(a);
+  EXPECT_EQ(a.id(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from
+  a = taken;                   // copy-assigned
+  EXPECT_TRUE(a.sameAs(taken));
+  Deferred b;
+  Deferred alsoTaken = std::move(b);
+  b = Deferred();  // move-assigned
+  b.callback(1);
+  EXPECT_EQ(b.result().get<int>(), 1);
+  Deferred& same = a;
+  a = std::move(same);  // self-move: unchanged
+  a.callback(2);
+  EXPECT_EQ(taken.result().get<int>(), 2);
 }
 
 TEST_F(Core, ParameterKinds) {

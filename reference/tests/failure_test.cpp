@@ -122,6 +122,9 @@ TEST(Failure, MessageOfThrownValuesDoesNotDependOnHowTheFailureWasMade) {
   expectMessage(std::string("text"), "text");
   expectMessage(static_cast<const char*>("literal"), "literal");
   expectMessage(static_cast<const char*>(nullptr), "");
+  char text[] = "mutable";
+  expectMessage(static_cast<char*>(text), "mutable");
+  expectMessage(static_cast<char*>(nullptr), "");
   expectMessage(true, "true");
   expectMessage(false, "false");
   expectMessage('x', "x");  // a char is a character...
