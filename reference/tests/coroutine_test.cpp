@@ -216,7 +216,30 @@ struct MoveOnlyToken {
   MoveOnlyToken(MoveOnlyToken&&) = default;
   MoveOnlyToken(const MoveOnlyToken&) = delete;
 };
+
+// Copyable, but its copy throws.
+struct CopyThrows {
+  CopyThrows() = default;
+  CopyThrows(const CopyThrows&) { throw 42; }
+  CopyThrows(CopyThrows&&) noexcept = default;
+};
 }  // namespace
+
+TEST(Coroutine, AFiredValueWhoseCopyThrowsThrowsAtTheAwaitAndStays) {
+  std::string caught;
+  auto body = [&](const Deferred& x) -> Deferred {
+    try {
+      co_await x;
+    } catch (int e) {
+      caught = std::to_string(e);
+    }
+    co_return Value();
+  };
+  Deferred fired = deferred::succeed(CopyThrows{});
+  body(fired);
+  EXPECT_EQ(caught, "42");
+  EXPECT_TRUE(fired.result().is<CopyThrows>());
+}
 
 TEST(Coroutine, UntypedAwaitOfAFiredValueThatCannotBeCopiedMovesItOut) {
   auto body = [](const Deferred& x) -> Deferred {
@@ -530,6 +553,22 @@ TEST(Coroutine, AwaitingFromATypedHandlerOfTheAwaitedGetsItsArgument) {
   x.callback(4);
   EXPECT_EQ(inner.result().get<int>(), 5);
   EXPECT_EQ(x.result().get<int>(), 4);
+}
+
+TEST(Coroutine, TypedAwaitFromATypedHandlerOfTheAwaitedGetsItsArgument) {
+  Deferred x;
+  int seen = 0;
+  auto body = [&](const Deferred& d) -> Deferred {
+    seen = co_await deferred::as<int>(d);
+    co_return Value();
+  };
+  x.addCallback([&](const int& v) {
+    body(x);
+    return v + 1;
+  });
+  x.callback(4);
+  EXPECT_EQ(seen, 4);
+  EXPECT_EQ(x.result().get<int>(), 5);
 }
 
 // Twisted's send() raises the Failure the running errback holds.

@@ -43,6 +43,11 @@ TEST_F(Core, AddCallbackReturnsSameDeferred) {
   EXPECT_EQ(&d.addBoth([](Value v) { return v; }), &d);
   EXPECT_EQ(&d.addCallbacks(deferred::passthru, deferred::passthru), &d);
   EXPECT_EQ(d.pendingSteps(), 4u);
+  d.errback(std::runtime_error("x"));  // through the errback and addBoth's handler
+  EXPECT_EQ(d.pendingSteps(), 0u);
+  ASSERT_TRUE(d.isFailure());
+  EXPECT_EQ(d.failure()->message(), "x");
+  d.addErrback([](const Failure&) {});
 }
 
 TEST_F(Core, HandlerAddedAfterFiringRunsImmediately) {

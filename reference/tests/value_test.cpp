@@ -122,7 +122,10 @@ TEST(Value, TypeOfTheHeldObject) {
   EXPECT_TRUE(Value("s").type() == typeid(std::string));
 }
 
-TEST(Value, RvalueGetOfTheWrongTypeThrows) {
+TEST(Value, ConstAndRvalueGetOfTheWrongTypeThrow) {
+  const Value c = 1;
+  EXPECT_THROW((void)c.get<std::string>(), TypeMismatchError);
+  EXPECT_EQ(c.get<int>(), 1);
   Value v = std::string("text");
   EXPECT_THROW((void)std::move(v).get<int>(), TypeMismatchError);
   EXPECT_EQ(v.get<std::string>(), "text");  // NOLINT(bugprone-use-after-move): nothing was moved
