@@ -250,6 +250,7 @@ int main(int argc, char** argv) {
     std::ofstream xf(write_xfail);
     xf << failures_as_expectations(report).to_yaml("conform expectations for " + info.name + " " + info.version +
                                                    " against spec " + spec.version);
+    xf.close();  // a write error may only show when the buffer is flushed
     if (!xf) {
       std::cerr << "conform: cannot write " << write_xfail << "\n";
       return kUsage;

@@ -26,7 +26,8 @@ std::string sanitize_text(const std::string& s) {
       ++i;
       continue;
     }
-    int len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    // Lead bytes: C2-DF, E0-EF, F0-F4 (C0, C1 and F5-FF never occur).
+    int len = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
     bool ok = len > 0 && i + len <= s.size();
     for (int k = 1; ok && k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) ok = false;

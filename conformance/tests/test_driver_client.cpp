@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
-#include <sstream>
+#include <filesystem>
+#include <string>
 
 #include "conformance/driver_client.h"
-#include "conformance/protocol_server.h"
 
 using namespace conformance;
 using nlohmann::json;
@@ -106,44 +108,69 @@ TEST(DriverClient, HandshakeFailures) {
   EXPECT_THROW(missing.info(), SetupError);
 }
 
+namespace {
+// The fake driver with `first` arguments at its first start and `later` ones
+// at every restart (a marker file tells them apart); removes the marker.
+struct ChangingDriver {
+  std::string marker = (std::filesystem::temp_directory_path() /
+                        ("conform-restart-" + std::to_string(::getpid()))).string();
+  DriverOptions options;
+  ChangingDriver(const std::string& first, const std::string& later) {
+    std::filesystem::remove(marker);
+    const std::string fake = std::string(CT_PYTHON) + " " + CT_FAKE_DRIVER;
+    options.command = {"sh", "-c", "if [ -e '" + marker + "' ]; then exec " + fake + " " + later + "; fi; touch '" +
+                                       marker + "'; exec " + fake + " " + first};
+    options.timeout_seconds = 2;
+  }
+  ~ChangingDriver() { std::filesystem::remove(marker); }
+};
+}  // namespace
+
 TEST(DriverClient, GivesUpAfterFailedRestarts) {
-  // The driver crashes at the handshake after the first start: mode applies to every case.
-  DriverClient c(fake("exit"));
+  // The victim case kills the driver; every restart then fails its handshake.
+  ChangingDriver driver("--mode exit", "--mode handshake-exit");
+  DriverClient c(driver.options);
   c.info();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.run("v/victim", kProgram).kind, Outcome::Kind::errored);
+  EXPECT_EQ(c.run("v/victim", kProgram).message, "driver crashed without answering: exited with status 0");
+  for (int i = 1; i <= driver.options.max_failed_restarts; ++i) {
+    const Outcome o = c.run("v/after", kProgram);
+    EXPECT_EQ(o.kind, Outcome::Kind::errored);
+    EXPECT_EQ(o.message.rfind("driver restart failed: driver handshake failed: driver crashed without answering: "
+                              "exited with status 4", 0), 0u) << o.message;
+  }
+  const Outcome dead = c.run("v/after", kProgram);
+  EXPECT_EQ(dead.message.rfind("driver unavailable: 3 restarts failed in a row; last: driver handshake failed", 0), 0u)
+      << dead.message;
+  EXPECT_EQ(c.restarts(), 3);
+}
+
+TEST(DriverClient, ARestartedDriverMustPresentTheSameFeatures) {
+  ChangingDriver driver("--mode exit", "--mode exit --features core,pause");
+  DriverClient c(driver.options);
+  c.info();
+  EXPECT_EQ(c.run("v/victim", kProgram).kind, Outcome::Kind::errored);
+  const Outcome o = c.run("v/after", kProgram);
+  EXPECT_EQ(o.message.rfind("driver restart failed: driver handshake failed: the restarted driver presents a "
+                            "different implementation or features", 0), 0u) << o.message;
+}
+
+TEST(DriverResponses, RefusedWithTheReason) {
+  EXPECT_EQ(parse_start_response(R"({"protocol": 1, "implementation": {}, "features": []})").error,
+            "the response lacks implementation.name");
+  EXPECT_EQ(parse_start_response(R"({"protocol": 1, "implementation": {"name": "x"}})").error,
+            "the response lacks a features list");
+  EXPECT_EQ(parse_start_response(R"({"protocol": 1, "implementation": {"name": "x"}, "features": [1]})").error,
+            "features must be strings");
+  EXPECT_EQ(parse_run_response(R"({"outcome": "observed"})", 7).error, "driver response has no seq (expected 7)");
+  EXPECT_EQ(parse_run_response(R"({"seq": 7, "outcome": "exploded"})", 7).error,
+            "driver response has an unknown outcome 'exploded'");
+  EXPECT_EQ(parse_run_response(R"({"seq": 7})", 7).error, "driver response has no outcome");
+  EXPECT_EQ(parse_run_response(R"({"seq": 7, "outcome": "observed"})", 7).error,
+            "driver response lacks an observations object");
 }
 
 TEST(SplitCommand, ShellLike) {
   EXPECT_EQ(split_command("python3 'a b' \"c \\\"d\\\"\" e\\ f"),
             (std::vector<std::string>{"python3", "a b", "c \"d\"", "e f"}));
   EXPECT_THROW(split_command("a 'b"), std::invalid_argument);
-}
-
-namespace {
-class Echo : public Implementation {
- public:
-  ImplementationInfo info() override { return {"echo", "0", "c++", "", {"core"}}; }
-  Outcome run(const std::string& id, const json& program) override {
-    if (id == "skip") return Outcome::skipped("why");
-    return Outcome::observed({{"trace", program}, {"final", json::object()}});
-  }
-};
-}  // namespace
-
-TEST(ProtocolServer, Serves) {
-  Echo e;
-  std::istringstream in(
-      "{\"cmd\":\"start\",\"protocol\":1}\n{\"cmd\":\"run\",\"seq\":1,\"case\":\"c\",\"program\":[1]}\n"
-      "{\"cmd\":\"run\",\"seq\":2,\"case\":\"skip\",\"program\":[]}\nnot json\n{\"cmd\":\"stop\"}\n");
-  std::ostringstream out;
-  EXPECT_EQ(serve(e, in, out), 0);
-  std::istringstream lines(out.str());
-  std::string l;
-  std::vector<json> got;
-  while (std::getline(lines, l)) got.push_back(json::parse(l));
-  ASSERT_EQ(got.size(), 4u);
-  EXPECT_EQ(got[0]["implementation"]["name"], "echo");
-  EXPECT_EQ(got[1]["observations"]["trace"], json::parse("[1]"));
-  EXPECT_EQ(got[2]["outcome"], "skipped");
-  EXPECT_TRUE(got[3].contains("error"));
 }

@@ -127,3 +127,18 @@ TEST_F(Fixture, Expectations) {
   EXPECT_THROW(Expectations::parse("nope: []\n"), std::runtime_error);
   EXPECT_EQ(Expectations::parse("[a.b, {id: c.d, reason: r}]").entries().size(), 2u);
 }
+
+TEST(SanitizeText, KeepsValidUtf8AndReplacesEverythingElse) {
+  // Valid: 2, 3 and 4 bytes (é, €, 𝄞), tab and newline.
+  EXPECT_EQ(sanitize_text("a\tb\n\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e"), "a\tb\n\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e");
+  EXPECT_EQ(sanitize_text("\x01\x7f"), "??");                  // control characters
+  EXPECT_EQ(sanitize_text("\xc0\xaf"), "??");                  // overlong 2-byte lead
+  EXPECT_EQ(sanitize_text("\xe0\x80\xaf"), "???");             // overlong 3 bytes
+  EXPECT_EQ(sanitize_text("\xed\xa0\x80"), "???");             // a UTF-16 surrogate
+  EXPECT_EQ(sanitize_text("\xf0\x80\x80\xaf"), "????");        // overlong 4 bytes
+  EXPECT_EQ(sanitize_text("\xf4\x90\x80\x80"), "????");        // above U+10FFFF
+  EXPECT_EQ(sanitize_text("\xe2\x82x"), "??x");                // a continuation byte missing
+  EXPECT_EQ(sanitize_text("\xe2\x82"), "??");                  // cut short at the end
+  EXPECT_EQ(sanitize_text("\xf5\x80\x80\x80"), "????");        // no such lead byte...
+  EXPECT_EQ(sanitize_text("\xff\x80\x80"), "???");             // ...was read as a 3-byte one
+}

@@ -38,10 +38,10 @@ struct HandleCancel {
     s->deferred = internal;
     s->cancelled = true;
     // Twisted asserts that the coroutine has suspended once; before that no
-    // one can hold its Deferred, so there is always one here.
-    if (s->waitingOn) {
-      if (std::optional<Deferred> awaited = s->waitingOn->lock()) awaited->cancel();
-    }
+    // one can hold its Deferred, so there is always one here. And it exists:
+    // the frame does, so the coroutine is suspended on it (its step owns the
+    // frame) or running from its step.
+    s->waitingOn->lock()->cancel();
     return Value(std::move(internal));
   }
 };
@@ -89,8 +89,9 @@ public:
       frame.resume();
     } catch (...) {
       // Only firing status.deferred can throw out of the body (it was fired
-      // by hand: AlreadyCalledError), and then the coroutine has ended.
-      if (frame.done()) frame.destroy();
+      // by hand: AlreadyCalledError), from unhandled_exception(): the
+      // coroutine is then at its final suspend point, and not freed.
+      frame.destroy();
       throw;
     }
   }

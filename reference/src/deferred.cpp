@@ -180,12 +180,8 @@ void copyRunningResult(const DeferredState* from, DeferredState* to) noexcept {
     } else {
       to->setValue(from->value.copy());
     }
-  } catch (Failure& failure) {
-    to->setFailure(std::move(failure));
-  } catch (const std::exception& error) {
-    to->setFailure(FailureAccess::fromCaught(error));
   } catch (...) {
-    to->setFailure(FailureAccess::fromCaughtUnknown());
+    to->setFailure(Failure::current());
   }
 }
 
@@ -262,8 +258,10 @@ bool& collecting() {
 }
 
 ChainHalf* chainHalf(Handler& h) noexcept {
-  if (h.holds<HandlerAdapter<ChainCallback>>()) return &h.target<HandlerAdapter<ChainCallback>>()->handler;
-  if (h.holds<HandlerAdapter<ChainErrback>>()) return &h.target<HandlerAdapter<ChainErrback>>()->handler;
+  using Callback = HandlerAdapter<ChainCallback, Sees::values>;
+  using Errback = HandlerAdapter<ChainErrback, Sees::failures>;
+  if (h.holds<Callback>()) return &h.target<Callback>()->handler;
+  if (h.holds<Errback>()) return &h.target<Errback>()->handler;
   return nullptr;
 }
 
@@ -296,8 +294,8 @@ struct LinkGraph {
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr, true);
-      } else if (step.callback.holds<HandlerAdapter<MemberStep>>()) {
-        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state, false);
+      } else if (step.callback.holds<HandlerAdapter<MemberStep, Sees::both>>()) {
+        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep, Sees::both>>()->handler.state, false);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
       }
@@ -700,13 +698,14 @@ Deferred& Deferred::chainDeferred(Deferred other) {
   detail::setChainedTo(other.state_, state_);
   if (other.state_ == state_) {
     // Chained to itself (firing it again raises AlreadyCalledError, as in
-    // Twisted): held weakly, so that it does not own itself.
+    // Twisted): held weakly, so that it does not own itself. Its step only
+    // runs while it is alive, so lock() always finds it.
     return addCallbacks(
         [self = detail::WeakDeferred(other)](Value result) {
-          if (std::optional<Deferred> d = self.lock()) d->callback(std::move(result));
+          self.lock()->callback(std::move(result));
         },
         [self = detail::WeakDeferred(other)](Failure failure) {
-          if (std::optional<Deferred> d = self.lock()) d->errback(std::move(failure));
+          self.lock()->errback(std::move(failure));
         });
   }
   Deferred forErrors = other;

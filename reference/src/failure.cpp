@@ -19,32 +19,45 @@ const std::type_info* currentExceptionType() noexcept {
 }
 
 // Inside a catch block for an exception that is not a std::exception:
-// rethrows once to read a message from common thrown types.
+// rethrows once to read the message of the types messageOf() reads
+// (kNumberMessage and strings), formatted by it.
 std::string currentUnknownMessage() {
   try {
     throw;
   } catch (const char* text) {
-    return text != nullptr ? text : "";
+    return messageOf(text);
   } catch (const std::string& text) {
-    return text;
-  } catch (bool flag) {
-    return flag ? "true" : "false";
-  } catch (int number) {
-    return std::to_string(number);
-  } catch (long number) {
-    return std::to_string(number);
-  } catch (long long number) {
-    return std::to_string(number);
-  } catch (unsigned number) {
-    return std::to_string(number);
-  } catch (unsigned long number) {
-    return std::to_string(number);
-  } catch (unsigned long long number) {
-    return std::to_string(number);
-  } catch (double number) {
-    return std::to_string(number);
-  } catch (char c) {
-    return std::string(1, c);
+    return messageOf(text);
+  } catch (bool v) {
+    return messageOf(v);
+  } catch (char v) {
+    return messageOf(v);
+  } catch (signed char v) {
+    return messageOf(v);
+  } catch (unsigned char v) {
+    return messageOf(v);
+  } catch (short v) {
+    return messageOf(v);
+  } catch (unsigned short v) {
+    return messageOf(v);
+  } catch (int v) {
+    return messageOf(v);
+  } catch (unsigned v) {
+    return messageOf(v);
+  } catch (long v) {
+    return messageOf(v);
+  } catch (unsigned long v) {
+    return messageOf(v);
+  } catch (long long v) {
+    return messageOf(v);
+  } catch (unsigned long long v) {
+    return messageOf(v);
+  } catch (float v) {
+    return messageOf(v);
+  } catch (double v) {
+    return messageOf(v);
+  } catch (long double v) {
+    return messageOf(v);
   } catch (...) {
     return std::string();
   }
@@ -58,6 +71,16 @@ Failure FailureAccess::fromCaught(const std::exception& error) {
   data->type = &typeid(error);
   data->message = error.what();
   return Failure(std::shared_ptr<const FailureData>(std::move(data)));
+}
+
+std::optional<std::size_t> firstMatch(const FailureData* data,
+                                      const ExceptionTest* tests,
+                                      std::size_t count) noexcept {
+  if (data == nullptr) return std::nullopt;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (tests[i](data->exception)) return i;
+  }
+  return std::nullopt;
 }
 
 Failure FailureAccess::fromCaughtUnknown() {

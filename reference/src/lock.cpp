@@ -34,8 +34,7 @@ struct LeaveQueue {
   std::weak_ptr<TokenPool> pool;
   void operator()(Deferred& d) const {
     if (std::shared_ptr<TokenPool> p = pool.lock()) {
-      auto it = std::find(p->waiting.begin(), p->waiting.end(), d);
-      if (it != p->waiting.end()) p->waiting.erase(it);
+      p->waiting.erase(std::find(p->waiting.begin(), p->waiting.end(), d));
     }
   }
 };
@@ -69,8 +68,7 @@ void releaseTo(const std::shared_ptr<TokenPool>& pool) {
 }  // namespace
 
 Deferred releaseWhenDone(Deferred d, const std::weak_ptr<TokenPool>& pool) {
-  std::shared_ptr<TokenPool> p = pool.lock();
-  if (!p) return d;  // not reached: whoever fired the acquire() held the pool
+  std::shared_ptr<TokenPool> p = pool.lock();  // alive: whoever fired the acquire() holds it
   d.addBoth([p = std::move(p)](Value result) {
     releaseTo(p);
     return result;

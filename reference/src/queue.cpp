@@ -15,6 +15,7 @@ struct DeferredQueue::State {
 namespace {
 
 // A waiting get()'s canceller: leave the queue (weakly: the queue holds it).
+// It only runs while the waiter has no result, so it is still queued.
 struct LeaveQueue {
   std::weak_ptr<DeferredQueue::State> state;
   void operator()(Deferred& d) const;
@@ -57,10 +58,7 @@ const std::deque<Value>& DeferredQueue::pending() const noexcept { return state_
 std::size_t DeferredQueue::waiting() const noexcept { return state_->waiting.size(); }
 
 void LeaveQueue::operator()(Deferred& d) const {
-  if (auto s = state.lock()) {
-    auto it = std::find(s->waiting.begin(), s->waiting.end(), d);
-    if (it != s->waiting.end()) s->waiting.erase(it);
-  }
+  if (auto s = state.lock()) s->waiting.erase(std::find(s->waiting.begin(), s->waiting.end(), d));
 }
 
 }  // namespace deferred

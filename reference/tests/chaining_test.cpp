@@ -265,3 +265,39 @@ TEST_F(Chaining, RunningByValueHandlerOwnsItsArgument) {
   ASSERT_NE(outer.failure(), nullptr);
   EXPECT_TRUE(outer.failure()->check<deferred::TypeMismatchError>().has_value());
 }
+
+namespace {
+// A result whose copy throws: the outer chain gets what the copy threw.
+struct ThrowsWhenCopied {
+  ThrowsWhenCopied() = default;
+  ThrowsWhenCopied(const ThrowsWhenCopied&) { throw 42; }
+  ThrowsWhenCopied(ThrowsWhenCopied&&) noexcept = default;
+};
+}  // namespace
+
+TEST_F(Chaining, RunningHandlerResultWhoseCopyThrowsFailsTheOuterChain) {
+  Deferred outer;
+  Deferred inner;
+  outer.addCallback([&](Value) { return inner; });
+  inner.callback(ThrowsWhenCopied{});
+  inner.addCallback([&](const Value& v) {
+    outer.callback(Value());
+    EXPECT_TRUE(v.is<ThrowsWhenCopied>());  // the handler's argument is intact
+  });
+  ASSERT_NE(outer.failure(), nullptr);
+  EXPECT_EQ(outer.failure()->toString(), "int: 42");
+  outer.addErrback([](const Failure&) {});
+}
+
+// Twisted: d.chainDeferred(d) then d.errback(f): the step's d.errback(f)
+// raises AlreadyCalledError, which becomes d's result.
+TEST_F(Chaining, ADeferredChainedToItselfGetsAlreadyCalledErrorOnTheErrorPath) {
+  Log log;
+  Deferred d;
+  d.chainDeferred(d);
+  d.addBoth([&](const Failure& f) {
+    log.push_back(f.check<deferred::AlreadyCalledError>() ? "AlreadyCalledError" : f.toString());
+  });
+  d.errback(std::runtime_error("boom"));
+  EXPECT_EQ(log, (Log{"AlreadyCalledError"}));
+}

@@ -208,7 +208,69 @@ TEST(Coroutine, MoveOnlyResults) {
   EXPECT_EQ(d.result().get<int>(), 5);
 }
 
+namespace {
+// Trivially copyable, yet not copyable.
+struct MoveOnlyToken {
+  int n;
+  explicit MoveOnlyToken(int v) : n(v) {}
+  MoveOnlyToken(MoveOnlyToken&&) = default;
+  MoveOnlyToken(const MoveOnlyToken&) = delete;
+};
+
+// Copyable, but its copy throws.
+struct CopyThrows {
+  CopyThrows() = default;
+  CopyThrows(const CopyThrows&) { throw 42; }
+  CopyThrows(CopyThrows&&) noexcept = default;
+};
+}  // namespace
+
+TEST(Coroutine, AFiredValueWhoseCopyThrowsThrowsAtTheAwaitAndStays) {
+  std::string caught;
+  auto body = [&](const Deferred& x) -> Deferred {
+    try {
+      co_await x;
+    } catch (int e) {
+      caught = std::to_string(e);
+    }
+    co_return Value();
+  };
+  Deferred fired = deferred::succeed(CopyThrows{});
+  body(fired);
+  EXPECT_EQ(caught, "42");
+  EXPECT_TRUE(fired.result().is<CopyThrows>());
+}
+
+TEST(Coroutine, UntypedAwaitOfAFiredValueThatCannotBeCopiedMovesItOut) {
+  auto body = [](const Deferred& x) -> Deferred {
+    Value v = co_await x;
+    if (auto* p = v.getIf<std::unique_ptr<int>>()) co_return **p;
+    co_return v.get<MoveOnlyToken>().n;
+  };
+  Deferred pointer = deferred::succeed(std::make_unique<int>(4));
+  EXPECT_EQ(body(pointer).result().get<int>(), 4);
+  EXPECT_TRUE(pointer.result().isNull());
+  Deferred token = deferred::succeed(MoveOnlyToken(5));
+  EXPECT_EQ(body(token).result().get<int>(), 5);
+  EXPECT_TRUE(token.result().isNull());
+}
+
 // --- Failures -------------------------------------------------------------------------
+
+TEST(Coroutine, TypedAwaitOfAFailedDeferredThrowsItsFailure) {
+  std::string caught;
+  auto body = [&](const Deferred& x) -> Deferred {
+    try {
+      co_await deferred::as<int>(x);
+    } catch (const std::runtime_error& e) {
+      caught = e.what();
+    }
+    co_return Value();
+  };
+  Deferred failed = deferred::fail(std::runtime_error("bad"));
+  body(failed);
+  EXPECT_EQ(caught, "bad");
+}
 
 TEST(Coroutine, FailureIsThrownAtTheAwaitWithItsOriginalType) {
   Log log;
@@ -477,6 +539,57 @@ TEST(Coroutine, AwaitingFromAHandlerOfTheAwaitedGetsItsArgument) {
   x.callback(4);
   EXPECT_EQ(inner.result().get<int>(), 5);
   EXPECT_EQ(x.result().get<int>(), 4);
+}
+
+// A handler taking the result by reference reads it in place: the await
+// copies it from there (Twisted's send() returns that same object).
+TEST(Coroutine, AwaitingFromATypedHandlerOfTheAwaitedGetsItsArgument) {
+  Deferred x;
+  Deferred inner = deferred::succeed(0);  // replaced below
+  x.addCallback([&](const int& v) {
+    inner = addOne(x);
+    return v;
+  });
+  x.callback(4);
+  EXPECT_EQ(inner.result().get<int>(), 5);
+  EXPECT_EQ(x.result().get<int>(), 4);
+}
+
+TEST(Coroutine, TypedAwaitFromATypedHandlerOfTheAwaitedGetsItsArgument) {
+  Deferred x;
+  int seen = 0;
+  auto body = [&](const Deferred& d) -> Deferred {
+    seen = co_await deferred::as<int>(d);
+    co_return Value();
+  };
+  x.addCallback([&](const int& v) {
+    body(x);
+    return v + 1;
+  });
+  x.callback(4);
+  EXPECT_EQ(seen, 4);
+  EXPECT_EQ(x.result().get<int>(), 5);
+}
+
+// Twisted's send() raises the Failure the running errback holds.
+TEST(Coroutine, AwaitingFromAnErrbackOfTheAwaitedThrowsItsFailure) {
+  std::string caught;
+  auto body = [&](const Deferred& d) -> Deferred {
+    try {
+      co_await d;
+    } catch (const std::runtime_error& e) {
+      caught = e.what();
+    }
+    co_return Value();
+  };
+  Deferred x;
+  x.addErrback([&](const Value&) {
+    body(x);
+    return Value();
+  });
+  x.errback(std::runtime_error("boom"));
+  EXPECT_EQ(caught, "boom");
+  EXPECT_TRUE(x.result().isNull());  // the errback handled it
 }
 
 TEST(Coroutine, AwaitingAgainFromTheResumingStepThrowsTypeMismatch) {

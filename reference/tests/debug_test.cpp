@@ -142,6 +142,20 @@ TEST_F(DebugMode, MadeWhileOnButFiredWhileOffRecordsOnlyTheCreation) {
   EXPECT_FALSE(contains(origin, "first fired")) << origin;
 }
 
+// Twisted checks Deferred.debug when raising: switched off since, the
+// error is the plain one, whatever was recorded.
+TEST_F(DebugMode, AlreadyCalledErrorWhileOffIsPlainForADeferredMadeWhileOn) {
+  Deferred d;
+  d.callback(1);
+  deferred::setDebugging(false);
+  try {
+    d.callback(2);
+    FAIL() << "expected AlreadyCalledError";
+  } catch (const deferred::AlreadyCalledError& e) {
+    EXPECT_EQ(std::string(e.what()), "Deferred has already been called");
+  }
+}
+
 TEST(DebugModeOff, NothingIsRecorded) {
   ASSERT_FALSE(deferred::debugging());
   Deferred d;

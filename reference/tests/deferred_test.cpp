@@ -43,6 +43,11 @@ TEST_F(Core, AddCallbackReturnsSameDeferred) {
   EXPECT_EQ(&d.addBoth([](Value v) { return v; }), &d);
   EXPECT_EQ(&d.addCallbacks(deferred::passthru, deferred::passthru), &d);
   EXPECT_EQ(d.pendingSteps(), 4u);
+  d.errback(std::runtime_error("x"));  // through the errback and addBoth's handler
+  EXPECT_EQ(d.pendingSteps(), 0u);
+  ASSERT_TRUE(d.isFailure());
+  EXPECT_EQ(d.failure()->message(), "x");
+  d.addErrback([](const Failure&) {});
 }
 
 TEST_F(Core, HandlerAddedAfterFiringRunsImmediately) {
@@ -197,6 +202,111 @@ TEST_F(Core, TypedCallbackOnErrorPathNamesTheFailure) {
   d.errback(std::runtime_error("orig"));
   EXPECT_EQ(log, (Log{"handler expected int but the result is deferred::Failure "
                       "(std::runtime_error: orig)"}));
+}
+
+TEST_F(Core, FailureParameterOnTheValuePathIsATypeMismatch) {
+  Log log;
+  Deferred d;
+  d.addCallback([&](const Failure&) { log.push_back("callback: not run"); });
+  d.addErrback([&](const Failure& f) { log.push_back(f.message()); return 1; });
+  d.addBoth([&](Failure) { log.push_back("both: not run"); });
+  d.addErrback([&](const Failure& f) { log.push_back(f.message()); });
+  d.addBoth([&](const Failure& f) { log.push_back("both: " + f.message()); });
+  d.callback(7);
+  EXPECT_EQ(log, (Log{"handler expected deferred::Failure but the result is int",
+                      "handler expected deferred::Failure but the result is int"}));
+  // The last handler saw the null its predecessor returned, as a mismatch.
+  ASSERT_TRUE(d.isFailure());
+  EXPECT_EQ(d.failure()->message(), "handler expected deferred::Failure but the result is null");
+  d.addErrback([](const Failure&) {});
+}
+
+TEST_F(Core, ErrbackTypedForAValueIsATypeMismatchNamingTheFailure) {
+  Log log;
+  Deferred d;
+  d.addErrback([&](int) { log.push_back("not run"); });
+  d.addErrback([&](const Failure& f) { log.push_back(f.message()); });
+  d.errback(std::runtime_error("orig"));
+  EXPECT_EQ(log, (Log{"handler expected int but the result is deferred::Failure "
+                      "(std::runtime_error: orig)"}));
+}
+
+namespace {
+// Steps whose handlers take a Value, logging what they see; the same
+// handlers on every Deferred this is given.
+void addValueSteps(Deferred& d, Log& log) {
+  d.addCallbacks([&](Value v) { log.push_back("callback " + v.typeName()); return v; },
+                 [&](Value v) { log.push_back("errback " + v.typeName()); return v; });
+  d.addBoth([&](Value v) { log.push_back("both " + v.typeName()); return v; });
+}
+}  // namespace
+
+TEST_F(Core, ValueParameterOfEachHalfSeesItsPath) {
+  Log log;
+  Deferred succeeding;
+  addValueSteps(succeeding, log);
+  succeeding.callback(1);
+  EXPECT_EQ(log, (Log{"callback int", "both int"}));
+  EXPECT_EQ(succeeding.result().get<int>(), 1);
+  log.clear();
+  Deferred failing;
+  addValueSteps(failing, log);
+  failing.errback(std::runtime_error("x"));
+  // A Value holding the Failure, returned: still on the error path.
+  EXPECT_EQ(log, (Log{"errback deferred::Failure", "both deferred::Failure"}));
+  ASSERT_TRUE(failing.isFailure());
+  EXPECT_EQ(failing.failure()->message(), "x");
+  failing.addErrback([](const Failure&) {});
+}
+
+TEST_F(Core, TypedBothHandlerOnTheValuePath) {
+  Log log;
+  Deferred d;
+  d.addBoth([&](int x) { log.push_back("both " + std::to_string(x)); return x + 1; });
+  d.callback(1);
+  EXPECT_EQ(log, (Log{"both 1"}));
+  EXPECT_EQ(d.result().get<int>(), 2);
+}
+
+TEST_F(Core, InspectingADeferredWithoutAResult) {
+  Deferred d;
+  EXPECT_FALSE(d.called());
+  EXPECT_FALSE(d.hasResult());
+  EXPECT_FALSE(d.isFailure());
+  EXPECT_EQ(d.failure(), nullptr);
+  EXPECT_TRUE(d.result().isNull());
+  EXPECT_FALSE(d.waitingOn().has_value());
+  EXPECT_FALSE(d.chainedTo().has_value());
+  d.callback(1);
+  EXPECT_FALSE(d.waitingOn().has_value());  // a result, not a wait
+}
+
+TEST_F(Core, ChainedToIsEmptyOnceThatDeferredIsGone) {
+  Deferred b;
+  {
+    Deferred a;
+    a.chainDeferred(b);
+    ASSERT_TRUE(b.chainedTo().has_value());
+  }
+  EXPECT_FALSE(b.chainedTo().has_value());  // not owning
+  EXPECT_FALSE(b.called());
+}
+
+TEST_F(Core, AMovedFromHandleCanBeAssignedToAndUsed) {
+  Deferred a;
+  Deferred taken = std::move(a);
+  EXPECT_EQ(a.id(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from
+  a = taken;                   // copy-assigned
+  EXPECT_TRUE(a.sameAs(taken));
+  Deferred b;
+  Deferred alsoTaken = std::move(b);
+  b = Deferred();  // move-assigned
+  b.callback(1);
+  EXPECT_EQ(b.result().get<int>(), 1);
+  Deferred& same = a;
+  a = std::move(same);  // self-move: unchanged
+  a.callback(2);
+  EXPECT_EQ(taken.result().get<int>(), 2);
 }
 
 TEST_F(Core, ParameterKinds) {
@@ -418,6 +528,19 @@ TEST_F(Core, MaybeDeferred) {
   Deferred same = deferred::maybeDeferred([&] { return pending; });
   EXPECT_TRUE(same.sameAs(pending));
   EXPECT_FALSE(same.called());
+}
+
+TEST_F(Core, MaybeDeferredOfAFunctionThrowingAFailureOrANonException) {
+  Failure original(std::logic_error("trapped"));
+  Deferred rethrown = deferred::maybeDeferred([&]() -> int { throw original; });
+  ASSERT_TRUE(rethrown.isFailure());
+  EXPECT_TRUE(rethrown.failure()->sameAs(original));  // that very Failure
+  rethrown.addErrback([](const Failure&) {});
+
+  Deferred number = deferred::maybeDeferred([] { throw 42; });
+  ASSERT_TRUE(number.isFailure());
+  EXPECT_EQ(number.failure()->toString(), "int: 42");
+  number.addErrback([](const Failure&) {});
 }
 
 TEST_F(Core, ErrbackWithoutArgumentsUsesCurrentException) {

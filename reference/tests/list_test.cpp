@@ -272,6 +272,26 @@ TEST_F(DeferredList, ResultsAreCopyable) {
   EXPECT_EQ(firstCopy.index, 2u);
 }
 
+TEST_F(DeferredList, ValueListAssignmentCopiesEachValueOrChangesNothing) {
+  ValueList values;
+  values.push_back(Value(std::string("x")));
+  values.push_back(Value(2));
+  ValueList assigned;
+  assigned.push_back(Value(0));
+  assigned = values;
+  ASSERT_EQ(assigned.size(), 2u);
+  assigned[0].get<std::string>() += "y";  // a copy: the original is untouched
+  EXPECT_EQ(values[0].get<std::string>(), "x");
+  EXPECT_EQ(assigned[1].get<int>(), 2);
+  const ValueList& same = assigned;
+  assigned = same;
+  EXPECT_EQ(assigned[0].get<std::string>(), "xy");
+  ValueList moveOnly;
+  moveOnly.push_back(Value(std::make_unique<int>(1)));
+  EXPECT_THROW(assigned = moveOnly, deferred::TypeMismatchError);
+  EXPECT_EQ(assigned.size(), 2u);  // unchanged
+}
+
 // The reference document's first example: three members, one errback; the
 // list never errbacks and reports (success, result) pairs in member order.
 TEST_F(DeferredList, DocumentExampleReportsEveryOutcome) {

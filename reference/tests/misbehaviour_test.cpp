@@ -2,6 +2,7 @@
 // Twisted has one) and never a crash, a hang or a lost result.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -114,6 +115,32 @@ TEST_F(Misbehaviour, ACancellerThrowingANonExceptionTypePropagatesAndLeavesItPen
   EXPECT_FALSE(d.called());
   d.callback(Value(1));  // still usable afterwards
   EXPECT_TRUE(d.called());
+}
+
+// A handler whose copy throws: passing it by lvalue cannot store it.
+struct ThrowsWhenCopied {
+  ThrowsWhenCopied() = default;
+  ThrowsWhenCopied(const ThrowsWhenCopied&) { throw std::runtime_error("cannot copy"); }
+  ThrowsWhenCopied(ThrowsWhenCopied&&) noexcept = default;
+  void operator()() const {}
+};
+
+TEST_F(Misbehaviour, AHandlerThatCannotBeStoredThrowsAndLeavesTheChainAsItWas) {
+  Log log;
+  Deferred d;
+  d.addCallback([&](int x) { log.push_back("first " + std::to_string(x)); return x + 1; });
+  ThrowsWhenCopied unstorable;
+  EXPECT_THROW(d.addCallback(unstorable), std::runtime_error);
+  // The errback half fails after the callback half was stored: that goes too.
+  auto captured = std::make_shared<int>(0);
+  EXPECT_THROW(d.addCallbacks([captured] {}, unstorable), std::runtime_error);
+  EXPECT_EQ(captured.use_count(), 1);
+  EXPECT_EQ(d.pendingSteps(), 1u);
+  d.addCallback([&](int x) { log.push_back("second " + std::to_string(x)); });
+  d.callback(1);
+  EXPECT_EQ(log, (Log{"first 1", "second 2"}));
+  EXPECT_THROW(d.addCallback(unstorable), std::runtime_error);  // fired: nothing runs
+  EXPECT_EQ(d.pendingSteps(), 0u);
 }
 
 TEST_F(Misbehaviour, AHandlerExpectingTheWrongTypeFailsWithTypeMismatch) {

@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <typeinfo>
+#include <utility>
 
 using deferred::TypeMismatchError;
 using deferred::Value;
@@ -113,4 +115,25 @@ TEST(Value, DestroysContentExactlyOnce) {
     EXPECT_EQ(Counted::alive, 1);
   }
   EXPECT_EQ(Counted::alive, 0);
+}
+
+TEST(Value, TypeOfTheHeldObject) {
+  EXPECT_TRUE(Value(1).type() == typeid(int));
+  EXPECT_TRUE(Value("s").type() == typeid(std::string));
+}
+
+TEST(Value, ConstAndRvalueGetOfTheWrongTypeThrow) {
+  const Value c = 1;
+  EXPECT_THROW((void)c.get<std::string>(), TypeMismatchError);
+  EXPECT_EQ(c.get<int>(), 1);
+  Value v = std::string("text");
+  EXPECT_THROW((void)std::move(v).get<int>(), TypeMismatchError);
+  EXPECT_EQ(v.get<std::string>(), "text");  // NOLINT(bugprone-use-after-move): nothing was moved
+}
+
+TEST(Value, SelfMoveAssignmentKeepsTheContent) {
+  Value v = std::string("kept");
+  Value& same = v;
+  v = std::move(same);
+  EXPECT_EQ(v.get<std::string>(), "kept");
 }

@@ -57,6 +57,9 @@ public:
   // Throws NoCurrentExceptionError outside of one.
   static Failure current();
 
+  // A moved-from Failure is empty: exception() is null, typeName()
+  // "unknown", message() empty; check() matches nothing, trap() throws it
+  // and raise() throws std::logic_error.
   Failure(const Failure&) noexcept = default;
   Failure(Failure&&) noexcept = default;
   Failure& operator=(const Failure&) noexcept = default;
@@ -72,8 +75,10 @@ public:
   // "int"); "unknown" if the type could not be determined.
   std::string typeName() const;
 
-  // what() for std::exception; the value for thrown strings and numbers;
-  // empty for other types.
+  // what() for std::exception; the value for strings, bools and the
+  // built-in integer and floating-point types ("42", "1.500000"; a char is
+  // a one-character string); empty for other types. The same whether the
+  // Failure was made from the object or caught after it was thrown.
   const std::string& message() const noexcept;
 
   // "TypeName: message".

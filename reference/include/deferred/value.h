@@ -118,8 +118,7 @@ private:
   static constexpr std::size_t kInlineSize = 32;
   static constexpr std::size_t kInlineAlign = alignof(void*);
 
-  void* storage() noexcept { return buffer_; }
-  const void* storage() const noexcept { return buffer_; }
+  // The held object; only for a Value that is not null.
   void* object() noexcept;
   const void* object() const noexcept;
   [[noreturn]] void throwMismatch(const std::type_info& wanted) const;

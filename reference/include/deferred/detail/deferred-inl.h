@@ -523,9 +523,14 @@ struct InFlight {
   InFlight& operator=(const InFlight&) = delete;
 };
 
+// The results a handler slot runs with: a step's callback half only sees
+// values (unless it is addBoth's), its errback half only Failures.
+// runHandler compiles only the paths its slot can take.
+enum class Sees : unsigned char { values, failures, both };
+
 // Runs one handler against the current result and stores what it returns
 // or throws. Only the handler's own throw costs an exception.
-template <class H>
+template <Sees kSees, class H>
 void runHandler(H& handler, DeferredState& state) {
   using Call = HandlerCall<H>;
   using P = typename Call::Parameter;
@@ -536,7 +541,15 @@ void runHandler(H& handler, DeferredState& state) {
     } else if constexpr (std::is_same_v<P, Value>) {
       // Taken by value: the handler owns the result; move it straight in.
       InFlight guard{state, nullptr, true};
-      if (state.kind == ResultKind::Value) {
+      if constexpr (kSees == Sees::values) {
+        deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
+          return Call::call(handler, std::move(state.value));
+        });
+      } else if constexpr (kSees == Sees::failures) {
+        deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
+          return Call::call(handler, Value(std::move(state.failure)));
+        });
+      } else if (state.kind == ResultKind::Value) {
         deliverIntoEmptySlot(state, [&]() -> decltype(auto) {
           return Call::call(handler, std::move(state.value));
         });
@@ -552,16 +565,24 @@ void runHandler(H& handler, DeferredState& state) {
         return Call::call(handler, forwardAs<P>(argument));
       });
     } else if constexpr (std::is_same_v<D, Failure>) {
-      if (state.kind != ResultKind::Failure) {
+      if constexpr (kSees == Sees::values) {
         state.setFailure(mismatchFailure(typeid(Failure), state));
         return;
+      } else if constexpr (kSees == Sees::both) {
+        if (state.kind != ResultKind::Failure) {
+          state.setFailure(mismatchFailure(typeid(Failure), state));
+          return;
+        }
       }
       InFlight guard{state, nullptr, !std::is_reference_v<P>};
       deliver(state, [&]() -> decltype(auto) {
         return Call::call(handler, forwardAs<P>(state.failure));
       });
+    } else if constexpr (kSees == Sees::failures) {
+      // An errback typed for a value: the result is a Failure.
+      state.setFailure(mismatchFailure(typeid(D), state));
     } else {
-      D* argument = state.kind == ResultKind::Value
+      D* argument = kSees == Sees::values || state.kind == ResultKind::Value
                         ? state.value.template getIf<D>()
                         : nullptr;
       if (argument == nullptr) {
@@ -582,33 +603,35 @@ void runHandler(H& handler, DeferredState& state) {
   }
 }
 
-template <class H>
+template <class H, Sees kSees>
 struct HandlerAdapter {
   H handler;
-  void operator()(DeferredState& state) { runHandler(handler, state); }
+  void operator()(DeferredState& state) { runHandler<kSees>(handler, state); }
 };
 
-template <class H>
+template <Sees kSees, class H>
 void setHandler(Handler& slot, H&& handler) {
   using D = std::decay_t<H>;
   if constexpr (!std::is_same_v<D, PassThrough>) {
-    slot.emplace(HandlerAdapter<D>{std::forward<H>(handler)});
+    slot.emplace(HandlerAdapter<D, kSees>{std::forward<H>(handler)});
   }
 }
 
 // Builds the step in place at the end of the queue (no moves of handlers).
-template <class Callback, class Errback>
+// kCallback: what the callback half sees (Sees::both for addBoth, whose
+// `both` only the addboth-success-only mutant turns off).
+template <Sees kCallback, class Callback, class Errback>
 Step& emplaceStep(StepQueue& steps, Callback&& callback, Errback&& errback,
-                  bool both) {
+                  bool both = kCallback == Sees::both) {
   Step& step = steps.emplace();
   try {
-    setHandler(step.callback, std::forward<Callback>(callback));
-    setHandler(step.errback, std::forward<Errback>(errback));
+    setHandler<kCallback>(step.callback, std::forward<Callback>(callback));
+    setHandler<Sees::failures>(step.errback, std::forward<Errback>(errback));
   } catch (...) {
     steps.unemplace();
     throw;
   }
-  step.both = both;
+  step.both = kCallback == Sees::both && both;
   return step;
 }
 
@@ -715,15 +738,16 @@ template <class Callback, class Errback>
 Deferred& Deferred::addCallbacks(Callback&& callback, Errback&& errback) {
 #if defined(DEFERRED_MUTANTS)
   if (DEFERRED_MUTANT("addcallbacks-as-pair")) {
-    detail::emplaceStep(state_->steps, std::forward<Callback>(callback),
-                        passthru, false);
-    detail::emplaceStep(state_->steps, passthru,
-                        std::forward<Errback>(errback), false);
+    detail::emplaceStep<detail::Sees::values>(
+        state_->steps, std::forward<Callback>(callback), passthru);
+    detail::emplaceStep<detail::Sees::values>(
+        state_->steps, passthru, std::forward<Errback>(errback));
     return stepAdded();
   }
 #endif
-  detail::emplaceStep(state_->steps, std::forward<Callback>(callback),
-                      std::forward<Errback>(errback), false);
+  detail::emplaceStep<detail::Sees::values>(state_->steps,
+                                            std::forward<Callback>(callback),
+                                            std::forward<Errback>(errback));
   return stepAdded();
 }
 
@@ -751,10 +775,11 @@ Deferred& Deferred::addErrback(Errback&& errback, Extra&&... extra) {
 template <class Handler, class... Extra>
 Deferred& Deferred::addBoth(Handler&& handler, Extra&&... extra) {
   if constexpr (sizeof...(Extra) == 0) {
-    detail::emplaceStep(state_->steps, std::forward<Handler>(handler),
-                        passthru, !DEFERRED_MUTANT("addboth-success-only"));
+    detail::emplaceStep<detail::Sees::both>(
+        state_->steps, std::forward<Handler>(handler), passthru,
+        !DEFERRED_MUTANT("addboth-success-only"));
   } else {
-    detail::emplaceStep(
+    detail::emplaceStep<detail::Sees::both>(
         state_->steps,
         withArgs(std::forward<Handler>(handler), std::forward<Extra>(extra)...),
         passthru, !DEFERRED_MUTANT("addboth-success-only"));

@@ -163,7 +163,6 @@ inline void Value::reset() noexcept {
 }
 
 inline void* Value::object() noexcept {
-  if (vtable_ == nullptr) return nullptr;
   return vtable_->inlined ? static_cast<void*>(buffer_)
                           : *reinterpret_cast<void**>(buffer_);
 }
