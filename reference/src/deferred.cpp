@@ -385,24 +385,17 @@ void collectIfUnreachable(DeferredState* start) noexcept {
 
 }  // namespace
 
-bool mayBeInCycle(const DeferredState* state) noexcept {
-  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
-         state->chainedFrom != 0 || state->isList;
-}
-
-void releaseState(DeferredState* state) noexcept {
+void settleRelease(DeferredState* state) noexcept {
   Graveyard& yard = graveyard();
-  if (--state->strong != 0) {
-    if (mayBeInCycle(state)) [[unlikely]] {
-      if (!yard.active) {
-        collectIfUnreachable(state);
-      } else {
-        try {
-          yard.suspects.push_back(state);
-          ++state->weak;
-        } catch (const std::bad_alloc&) {
-          // Not checked: a cycle there would leak, nothing worse.
-        }
+  if (state->strong != 0) {  // still referenced, perhaps only from a cycle
+    if (!yard.active) {
+      collectIfUnreachable(state);
+    } else {
+      try {
+        yard.suspects.push_back(state);
+        ++state->weak;
+      } catch (const std::bad_alloc&) {
+        // Not checked: a cycle there would leak, nothing worse.
       }
     }
     return;
@@ -427,9 +420,7 @@ void releaseState(DeferredState* state) noexcept {
   }
 }
 
-void releaseWeak(DeferredState* state) noexcept {
-  if (--state->weak == 0 && state->dead) delete state;
-}
+void freeState(DeferredState* state) noexcept { delete state; }
 
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state) {
@@ -631,13 +622,6 @@ void Deferred::errback(Failure failure, std::source_location where) {
 
 void Deferred::errback(std::source_location where) {
   errback(Failure::current(), where);
-}
-
-Deferred& Deferred::stepAdded() {
-  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
-    detail::runCallbacks(state_);
-  }
-  return *this;
 }
 
 Deferred& Deferred::chainDeferred(Deferred other) {

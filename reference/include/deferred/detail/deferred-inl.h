@@ -134,10 +134,10 @@ private:
   std::size_t pending_ = 0;
 };
 
-void releaseState(DeferredState* state) noexcept;
+inline void releaseState(DeferredState* state) noexcept;
 // Hands `failure` to the error-log sink (see deferred::setErrorLogSink).
 void logError(std::string_view context, const Failure& failure) noexcept;
-void releaseWeak(DeferredState* state) noexcept;
+inline void releaseWeak(DeferredState* state) noexcept;
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state);
 
@@ -276,6 +276,32 @@ struct DeferredState {
 };
 
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
+
+// Linked to other Deferreds by waiting, chainDeferred or a DeferredList: a
+// release may leave it in a cycle that only such links keep alive.
+inline bool mayBeInCycle(const DeferredState* state) noexcept {
+  return state->waiters != 0 || state->kind == ResultKind::Deferred ||
+         state->chainedFrom != 0 || state->isList;
+}
+
+// The rest of releaseState() (src/deferred.cpp): the last reference went, or
+// the state may be in a cycle.
+void settleRelease(DeferredState* state) noexcept;
+
+// Drops a strong reference. Most releases only count: the call out of line
+// is for those with something to do.
+inline void releaseState(DeferredState* state) noexcept {
+  if (--state->strong != 0 && !mayBeInCycle(state)) return;
+  settleRelease(state);
+}
+
+// Deletes a dead state that nothing refers to any more.
+void freeState(DeferredState* state) noexcept;
+
+// Drops a weak reference: the memory of a dead state goes with the last one.
+inline void releaseWeak(DeferredState* state) noexcept {
+  if (--state->weak == 0 && state->dead) freeState(state);
+}
 
 // The runner behind Twisted's _runCallbacks (see src/deferred.cpp).
 void runCallbacks(DeferredState* state);
@@ -635,6 +661,13 @@ inline Deferred& Deferred::operator=(Deferred&& other) noexcept {
 
 inline Deferred::~Deferred() {
   if (state_ != nullptr) detail::releaseState(state_);
+}
+
+inline Deferred& Deferred::stepAdded() {
+  if (state_->called && !DEFERRED_MUTANT("late-add-not-run")) {
+    detail::runCallbacks(state_);
+  }
+  return *this;
 }
 
 template <class Callback, class Errback>
