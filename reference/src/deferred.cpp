@@ -289,8 +289,8 @@ struct LinkGraph {
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr, true);
-      } else if (step.callback.holds<HandlerAdapter<MemberStep>>()) {
-        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep>>()->handler.state, false);
+      } else if (step.callback.holds<MemberStep>()) {
+        f(nullptr, &*step.callback.target<MemberStep>()->state, false);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
       }

@@ -590,6 +590,19 @@ struct DeferredAccess {
     d.state_->cancellerIsCancel = true;
     d.state_->pendingOnlyCancel = onlyWhilePending;
   }
+  // Appends a step run on both paths whose handler works on the state
+  // itself (reads the result in place, may change it; it must turn its own
+  // errors into the result, as runHandler does), and runs it at once if `d`
+  // has a result, as add* do. `d` is a handle: the Deferred changes, not the
+  // handle.
+  template <class H>
+  static void addStateStep(const Deferred& d, H&& handler) {
+    static_assert(Handler::fitsInline<std::decay_t<H>>(), "stored without an allocation");
+    Step& step = d.state_->steps.emplace();
+    step.callback.emplace(std::forward<H>(handler));
+    step.both = true;
+    const_cast<Deferred&>(d).stepAdded();
+  }
 };
 
 // A non-owning reference to a Deferred: keeps the memory, not the Deferred.
