@@ -581,6 +581,10 @@ struct DeferredAccess {
     retain(state);
     return Deferred(Deferred::Adopt{}, state);
   }
+  // The handle's reference, now the caller's (to release with releaseState).
+  static DeferredState* take(Deferred&& d) noexcept {
+    return std::exchange(d.state_, nullptr);
+  }
   // cancel() on `d` while it has no result will only call its canceller
   // (DeferredList's cancels the members); with `onlyWhilePending`, cancel()
   // after that does nothing at all (DeferredList.cancel overrides so).
