@@ -171,9 +171,9 @@ inline const void* Value::object() const noexcept {
 
 template <class T>
 bool Value::is() const noexcept {
-  if (vtable_ == &detail::ValueOps<T>::vtable) return true;
-  // Fallback for copies of the table in other shared objects.
-  return vtable_ != nullptr && vtable_->type() == typeid(T);
+  // The table's address answers at once; holdsType() compares the types
+  // (out of line), for copies of the table in other shared objects.
+  return vtable_ == &detail::ValueOps<T>::vtable || holdsType(typeid(T));
 }
 
 template <class T>
