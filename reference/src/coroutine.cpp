@@ -129,21 +129,22 @@ void CoroutinePromise::unhandled_exception() {
 }
 
 bool DeferredAwaiter::await_suspend(CoroutineHandle coroutine) {
-  Deferred awaited = *awaited_;
+  Deferred awaited = DeferredAccess::handle(awaited_);
   awaited.addBoth(ResumeCoroutine(coroutine, this));
   if (resumed_) return false;
   suspended_ = true;
   std::optional<WeakDeferred>& waitingOn = coroutine.promise().status().waitingOn;
   waitingOn.reset();
   waitingOn.emplace(awaited);
-  owned_.reset();  // the frame must not hold the Deferred that holds it
+  if (std::exchange(owned_, false)) {
+    releaseState(awaited_);  // the frame must not hold the Deferred that holds it
+  }
   return true;
   // `awaited` goes last: if it was the only handle left, the Deferred, its
   // step and this frame are destroyed here (the coroutine never resumes).
 }
 
-Value takeReadyResultSlow(const Deferred& awaited) {
-  DeferredState* s = DeferredAccess::state(awaited);
+void takeReadyResultSlow(DeferredState* s, Value& result) {
   if (s->running) {
     // A handler of `awaited` is running with its result; Twisted gives the
     // await the same object, as it gives a Deferred returned by the handler.
@@ -154,9 +155,9 @@ Value takeReadyResultSlow(const Deferred& awaited) {
           "awaits it again)");
     }
     if (s->inFlight != nullptr) {
-      Value copy = s->inFlight->copy();
-      if (const Failure* failure = copy.getIf<Failure>()) failure->raise();
-      return copy;
+      result = s->inFlight->copy();
+      if (const Failure* failure = result.getIf<Failure>()) failure->raise();
+      return;
     }
     // Otherwise the handler reads the result in place: it is still there.
   }
@@ -166,9 +167,9 @@ Value takeReadyResultSlow(const Deferred& awaited) {
     failure.raise();
   }
   try {
-    return s->value.copy();
+    result = s->value.copy();
   } catch (const TypeMismatchError&) {
-    return std::move(s->value);  // not copyable: moved out, null left
+    result = std::move(s->value);  // not copyable: moved out, null left
   }
 }
 

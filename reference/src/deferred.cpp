@@ -294,8 +294,8 @@ struct LinkGraph {
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr, true);
-      } else if (step.callback.holds<HandlerAdapter<MemberStep, Sees::both>>()) {
-        f(nullptr, &*step.callback.target<HandlerAdapter<MemberStep, Sees::both>>()->handler.state, false);
+      } else if (step.callback.holds<MemberStep>()) {
+        f(nullptr, &*step.callback.target<MemberStep>()->state, false);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
       }
@@ -390,9 +390,9 @@ void collectIfUnreachable(DeferredState* start) noexcept {
 
 }  // namespace
 
-void finishRelease(DeferredState* state) noexcept {
+void settleRelease(DeferredState* state) noexcept {
   Graveyard& yard = graveyard();
-  if (state->strong != 0) {  // perhaps in a cycle
+  if (state->strong != 0) {  // still referenced, perhaps only from a cycle
     if (!yard.active) {
       collectIfUnreachable(state);
     } else {
@@ -425,9 +425,7 @@ void finishRelease(DeferredState* state) noexcept {
   }
 }
 
-void releaseWeak(DeferredState* state) noexcept {
-  if (--state->weak == 0 && state->dead) delete state;
-}
+void freeState(DeferredState* state) noexcept { delete state; }
 
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state) {

@@ -2,6 +2,7 @@
 
 #include "list_step.h"
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,7 +32,7 @@ FirstError::FirstError(Failure subFailure, std::size_t index)
 
 namespace {
 
-// The list's record of a member's value: a copy, or why there is none.
+// A copy of a member's value, or why there is none.
 Value recordOf(const Value& value) {
   try {
     return value.copy();
@@ -40,35 +41,49 @@ Value recordOf(const Value& value) {
   }
 }
 
+// Makes the null `record` the list's record of a member's value.
+void recordInto(Value& record, const Value& value) {
+  if (!detail::ValueAccess::copyTrivially(value, record)) record = recordOf(value);
+}
+
+// The list's reaction to a member's outcome when fireOnOneCallback or
+// fireOnOneErrback asks for it.
+void fireOnOne(ListState& s, std::size_t index, const detail::DeferredState& member,
+               const ListEntry& entry) {
+  if (member.kind == detail::ResultKind::Failure) {
+    s.list.errback(Failure(FirstError(member.failure, index)));
+  } else {
+    // The entry stays valid: the results are only moved out on completion.
+    Value first;
+    recordInto(first, entry.result);
+    s.list.callback(Value(FirstResult(std::move(first), index)));
+  }
+}
+
 // Twisted's DeferredList._cbDeferred, minus what the member's chain gets:
-// records the member's outcome (a copy of `result`) at `index`, then fires
+// records the member's outcome (a copy of its result) at `index`, then fires
 // the list if that completes it.
-}  // namespace
-
-namespace detail {
-
-void record(ListState& s, std::size_t index, const Value& result, bool succeeded) {
+void record(ListState& s, std::size_t index, const detail::DeferredState& member) {
+  const bool succeeded = member.kind != detail::ResultKind::Failure;
   const std::size_t slot =
       DEFERRED_MUTANT("list-completion-order") ? s.finished : index;
-  ListEntry& entry = s.results[slot];
+  ListEntry& entry = s.results[slot];  // each slot is recorded once: still null
   entry.success = succeeded;
-  entry.result = recordOf(result);
+  if (succeeded) [[likely]] {
+    recordInto(entry.result, member.value);
+  } else {
+    entry.result = Value(member.failure);
+  }
   ++s.finished;
-  if (s.list.called()) return;
-  if (succeeded && s.options.fireOnOneCallback) {
-    // The entry stays valid: the results are only moved out on completion.
-    s.list.callback(Value(FirstResult(recordOf(entry.result), index)));
-  } else if (!succeeded && s.options.fireOnOneErrback &&
-             !DEFERRED_MUTANT("fire-on-one-errback-ignored")) {
-    s.list.errback(Failure(FirstError(*result.getIf<Failure>(), index)));
+  if (detail::DeferredAccess::state(s.list)->called) return;
+  if (succeeded ? s.options.fireOnOneCallback
+                : s.options.fireOnOneErrback &&
+                      !DEFERRED_MUTANT("fire-on-one-errback-ignored")) [[unlikely]] {
+    fireOnOne(s, index, member, entry);
   } else if (s.finished == s.results.size()) {
     s.list.callback(Value(std::move(s.results)));
   }
 }
-
-}  // namespace detail
-
-namespace {
 
 struct CancelMembers {
   std::vector<WeakDeferred> members;
@@ -88,7 +103,26 @@ struct CancelMembers {
 
 }  // namespace
 
-Deferred deferredList(std::vector<Deferred> members, ListOptions options) {
+namespace detail {
+
+void MemberStep::operator()(DeferredState& member) {
+  try {
+    record(*state, index, member);
+  } catch (const std::exception& error) {
+    // Only allocations can fail there: the member's chain gets it, as a
+    // handler's throw.
+    FailureCapture::current(member, error);
+    return;
+  }
+  if (member.kind == ResultKind::Failure && state->options.consumeErrors &&
+      !DEFERRED_MUTANT("consume-errors-ignored")) {
+    member.setNull();
+  }
+}
+
+}  // namespace detail
+
+Deferred deferredList(const std::vector<Deferred>& members, ListOptions options) {
   std::vector<WeakDeferred> weak;
   weak.reserve(members.size());
   for (const Deferred& m : members) weak.emplace_back(m);
@@ -105,16 +139,16 @@ Deferred deferredList(std::vector<Deferred> members, ListOptions options) {
     list.callback(Value(ListResult{}));
   }
   for (std::size_t i = 0; i < members.size(); ++i) {
-    members[i].addBoth(MemberStep{state, i});
+    detail::DeferredAccess::addStateStep(members[i], MemberStep{state, i});
   }
   return list;
 }
 
-Deferred gatherResults(std::vector<Deferred> members, bool consumeErrors) {
+Deferred gatherResults(const std::vector<Deferred>& members, bool consumeErrors) {
   ListOptions options;
   options.fireOnOneErrback = true;
   options.consumeErrors = consumeErrors;
-  Deferred d = deferredList(std::move(members), options);
+  Deferred d = deferredList(members, options);
   d.addCallback([](ListResult&& results) {
     ValueList values;
     values.reserve(results.size());

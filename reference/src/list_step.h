@@ -39,24 +39,14 @@ private:
   ListState* state_;
 };
 
-// Records a member's outcome and fires the list if that completes it.
-void record(ListState& s, std::size_t index, const Value& result, bool succeeded);
-
 // Twisted adds _cbDeferred as both callback and errback of each member.
+// Here a step on the member's state itself (DeferredAccess::addStateStep):
+// it records the result where it is, without moving it out and back, and
+// leaves it to the member's chain (null with consumeErrors).
 struct MemberStep {
   ListRef state;
   std::size_t index;
-  Value operator()(Value&& result) const {
-    const bool failed =
-        detail::ValueAccess::special(result) == detail::kValueSpecialTag<Failure>;
-    record(*state, index, result, !failed);
-    if (failed && state->options.consumeErrors &&
-        !DEFERRED_MUTANT("consume-errors-ignored")) {
-      return Value();
-    }
-    return std::move(result);
-  }
+  void operator()(DeferredState& member);
 };
-
 
 }  // namespace deferred::detail

@@ -62,6 +62,10 @@ std::string Value::typeName() const {
   return detail::typeName(vtable_->type());
 }
 
+bool Value::holdsType(const std::type_info& type) const noexcept {
+  return vtable_ != nullptr && vtable_->type() == type;
+}
+
 void Value::throwMismatch(const std::type_info& wanted) const {
   throw TypeMismatchError("Value holds " + typeName() + ", not " +
                           detail::typeName(wanted));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -137,6 +138,28 @@ TEST(Coroutine, AwaitingAPendingDeferredConsumesItsResult) {
   EXPECT_EQ(d.result().get<int>(), 11);
   EXPECT_TRUE(input.result().isNull());  // the resuming step left null
   EXPECT_EQ(log, Log{"null"});
+}
+
+TEST(Coroutine, AnAwaitedTemporaryIsHeldUntilTheAwaitEndsOrSuspends) {
+  auto awaitIt = [](Deferred d) -> Deferred {
+    Value v = co_await std::move(d);  // the awaiter holds the only handle
+    co_return v;
+  };
+  std::optional<Watch> watch;
+  {
+    Deferred fired = deferred::succeed(5);
+    watch.emplace(fired);
+    Deferred d = awaitIt(std::move(fired));
+    EXPECT_EQ(d.result().get<int>(), 5);
+  }
+  EXPECT_FALSE(watch->alive());  // released when the await ended
+
+  Deferred pending;
+  watch.emplace(pending);
+  Deferred d = awaitIt(pending);
+  pending = Deferred();          // the frame let go of it when it suspended:
+  EXPECT_FALSE(watch->alive());  // gone, with the frame
+  EXPECT_FALSE(d.called());
 }
 
 TEST(Coroutine, AwaitingAPausedFiredDeferredWaitsForUnpause) {

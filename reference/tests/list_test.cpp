@@ -476,3 +476,28 @@ TEST_F(DeferredList, GatherFirstErrorDetailsAndUnconsumedMember) {
   EXPECT_TRUE(all.result().isNull());
   a.addErrback([](const Failure&) {});
 }
+
+TEST_F(DeferredList, AMemberKeepsItsResultWhileTheListsCallbacksRun) {
+  // The list fires from inside the member's step; Twisted's member still
+  // has its result then, and so does this one.
+  Deferred a, b;
+  Deferred list = deferred::deferredList({a, b});
+  Log seen;
+  list.addCallback([&seen, a, b](const ListResult&) {
+    seen.push_back(std::to_string(a.result().get<int>()) + " " + b.failure()->message());
+  });
+  a.callback(7);
+  b.errback(std::runtime_error("b failed"));
+  EXPECT_EQ(seen, Log{"7 b failed"});
+  EXPECT_EQ(a.result().get<int>(), 7);
+  b.addErrback([](const Failure&) {});
+}
+
+TEST_F(DeferredList, AListCallbackReturningTheMemberThatFiredItGetsACopy) {
+  Deferred a;
+  Deferred list = deferred::deferredList({a});
+  list.addCallback([a](const ListResult&) { return a; });
+  a.callback(std::string("shared"));
+  EXPECT_EQ(list.result().get<std::string>(), "shared");
+  EXPECT_EQ(a.result().get<std::string>(), "shared");  // the member's own chain goes on with it
+}

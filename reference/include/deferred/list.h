@@ -113,11 +113,11 @@ struct ListOptions {
 //
 // Ownership: each member holds the list until it fires; the list does not
 // keep its members alive.
-Deferred deferredList(std::vector<Deferred> members, ListOptions options = {});
+Deferred deferredList(const std::vector<Deferred>& members, ListOptions options = {});
 
 // Twisted's gatherResults: a DeferredList with fireOnOneErrback whose result
 // is turned into a ValueList of the members' values. Fails with FirstError on
 // the first member failure. cancel() as for deferredList().
-Deferred gatherResults(std::vector<Deferred> members, bool consumeErrors = false);
+Deferred gatherResults(const std::vector<Deferred>& members, bool consumeErrors = false);
 
 }  // namespace deferred

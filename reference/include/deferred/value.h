@@ -122,6 +122,7 @@ private:
   void* object() noexcept;
   const void* object() const noexcept;
   [[noreturn]] void throwMismatch(const std::type_info& wanted) const;
+  bool holdsType(const std::type_info& type) const noexcept;
 
   const detail::ValueVTable* vtable_ = nullptr;
   alignas(kInlineAlign) unsigned char buffer_[kInlineSize];

@@ -48,26 +48,29 @@ private:
 
 using CoroutineHandle = std::coroutine_handle<CoroutinePromise>;
 
-// The result of an await that did not suspend, when it is not simply a
-// copyable value: a Failure (thrown, and no longer unhandled in `awaited`),
-// a handler of `awaited` running, a value that cannot be copied.
-Value takeReadyResultSlow(const Deferred& awaited);
+// Makes the null `result` the result of an await that did not suspend, when
+// it is not simply a trivially copyable value: a Failure (thrown, and no
+// longer unhandled in `awaited`), a handler of `awaited` running, a value
+// that cannot be copied.
+void takeReadyResultSlow(DeferredState* awaited, Value& result);
 
 class DeferredAwaiter {
 public:
-  explicit DeferredAwaiter(const Deferred& borrowed) noexcept : awaited_(&borrowed) {}
+  explicit DeferredAwaiter(const Deferred& borrowed) noexcept
+      : awaited_(DeferredAccess::state(borrowed)) {}
   explicit DeferredAwaiter(Deferred&& owned) noexcept
-      : awaited_(nullptr), owned_(std::move(owned)) {
-    awaited_ = &*owned_;
-  }
+      : awaited_(DeferredAccess::take(std::move(owned))), owned_(true) {}
   // Lives where it was made (the frame): the resuming step points at it.
   DeferredAwaiter(const DeferredAwaiter&) = delete;
   DeferredAwaiter& operator=(const DeferredAwaiter&) = delete;
+  ~DeferredAwaiter() {
+    if (owned_) releaseState(awaited_);
+  }
 
   // Twisted's Deferred.send(): a result, and not paused (waiting counts).
   bool await_ready() const noexcept {
-    const DeferredState* s = DeferredAccess::state(*awaited_);
-    return s->called && s->kind != ResultKind::Deferred && s->paused == 0;
+    return awaited_->called && awaited_->kind != ResultKind::Deferred &&
+           awaited_->paused == 0;
   }
 
   // Adds the resuming step (which now owns the frame) and lets go of the
@@ -83,22 +86,20 @@ protected:
   friend class ResumeCoroutine;
 
   Value takeReady() {
-    DeferredState* s = DeferredAccess::state(*awaited_);
-    if (s->kind == ResultKind::Value && !s->running) [[likely]] {
-      Value copy;
-      if (ValueAccess::copyTrivially(s->value, copy)) return copy;  // ints, pointers...
-      try {
-        return s->value.copy();
-      } catch (const TypeMismatchError&) {
-        // Not copyable: takeReadyResultSlow moves it out.
-      }
+    Value result;  // the only object returned: built in place
+    // Inline only for what a memcpy copies (ints, pointers...).
+    if (awaited_->kind != ResultKind::Value || awaited_->running ||
+        !ValueAccess::copyTrivially(awaited_->value, result)) [[unlikely]] {
+      takeReadyResultSlow(awaited_, result);
     }
-    return takeReadyResultSlow(*awaited_);
+    return result;
   }
 
   Value takeDelivered() {
     Value result = std::move(delivered_);
-    if (const Failure* failure = result.getIf<Failure>()) failure->raise();
+    if (ValueAccess::special(result) == kValueSpecialTag<Failure>) {
+      ValueAccess::unchecked<Failure>(result).raise();
+    }
     return result;
   }
 
@@ -106,21 +107,23 @@ protected:
   // another type stays in the awaited Deferred.
   template <class T>
   T takeReadyAs() {
-    DeferredState* s = DeferredAccess::state(*awaited_);
+    DeferredState* s = awaited_;
     if (s->kind == ResultKind::Value && !s->running) [[likely]] {
       if constexpr (std::is_copy_constructible_v<T>) {
         if (const T* value = s->value.template getIf<T>()) return *value;
       }
       if (!s->value.template is<T>()) (void)s->value.template get<T>();  // throws
     }
-    return std::move(takeReadyResultSlow(*awaited_).template get<T>());
+    Value result;
+    takeReadyResultSlow(s, result);
+    return std::move(result.template get<T>());
   }
 
-  const Deferred* awaited_;
-  std::optional<Deferred> owned_;  // an rvalue's handle, until suspension
-  Value delivered_;                // what the resuming step received
-  bool suspended_ = false;         // the step owns the frame
-  bool resumed_ = false;           // the step ran and delivered_ is set
+  DeferredState* awaited_;
+  bool owned_ = false;      // holds a reference (an rvalue's), until suspension
+  bool suspended_ = false;  // the step owns the frame
+  bool resumed_ = false;    // the step ran and delivered_ is set
+  Value delivered_;         // what the resuming step received
 };
 
 template <class T>

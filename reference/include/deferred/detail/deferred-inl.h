@@ -140,11 +140,11 @@ private:
   std::size_t pending_ = 0;
 };
 
-// Drops a strong reference (destroying the Deferred on the last one).
+// Drop a strong / a weak reference (defined below DeferredState).
 inline void releaseState(DeferredState* state) noexcept;
+inline void releaseWeak(DeferredState* state) noexcept;
 // Hands `failure` to the error-log sink (see deferred::setErrorLogSink).
 void logError(std::string_view context, const Failure& failure) noexcept;
-void releaseWeak(DeferredState* state) noexcept;
 Failure mismatchFailure(const std::type_info& expected,
                         const DeferredState& state);
 
@@ -307,20 +307,30 @@ struct DeferredState {
 
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
 
-// The references left may all come from waiting or chaining links: the
-// Deferred may be garbage in a cycle (see src/deferred.cpp).
+// Linked to other Deferreds by waiting, chainDeferred or a DeferredList: a
+// release may leave it in a cycle that only such links keep alive.
 inline bool mayBeInCycle(const DeferredState* state) noexcept {
   return state->waiters != 0 || state->kind == ResultKind::Deferred ||
          state->chainedFrom != 0 || state->isList;
 }
 
-// The rest of releaseState() once the count is down: destroys the Deferred
-// (no reference left) or looks for a cycle it may be garbage in.
-void finishRelease(DeferredState* state) noexcept;
+// The rest of releaseState() (src/deferred.cpp): the last reference went, or
+// the state may be in a cycle.
+void settleRelease(DeferredState* state) noexcept;
 
+// Drops a strong reference. Most releases only count: the call out of line
+// is for those with something to do.
 inline void releaseState(DeferredState* state) noexcept {
   if (--state->strong != 0 && !mayBeInCycle(state)) return;
-  finishRelease(state);
+  settleRelease(state);
+}
+
+// Deletes a dead state that nothing refers to any more.
+void freeState(DeferredState* state) noexcept;
+
+// Drops a weak reference: the memory of a dead state goes with the last one.
+inline void releaseWeak(DeferredState* state) noexcept {
+  if (--state->weak == 0 && state->dead) freeState(state);
 }
 
 // The runner behind Twisted's _runCallbacks (see src/deferred.cpp).
@@ -645,6 +655,10 @@ struct DeferredAccess {
     retain(state);
     return Deferred(Deferred::Adopt{}, state);
   }
+  // The handle's reference, now the caller's (to release with releaseState).
+  static DeferredState* take(Deferred&& d) noexcept {
+    return std::exchange(d.state_, nullptr);
+  }
   // cancel() on `d` while it has no result will only call its canceller
   // (DeferredList's cancels the members); with `onlyWhilePending`, cancel()
   // after that does nothing at all (DeferredList.cancel overrides so).
@@ -653,6 +667,19 @@ struct DeferredAccess {
   static void cancellerIsCancel(Deferred& d, bool onlyWhilePending) noexcept {
     d.state_->cancellerIsCancel = true;
     d.state_->pendingOnlyCancel = onlyWhilePending;
+  }
+  // Appends a step run on both paths whose handler works on the state
+  // itself (reads the result in place, may change it; it must turn its own
+  // errors into the result, as runHandler does), and runs it at once if `d`
+  // has a result, as add* do. `d` is a handle: the Deferred changes, not the
+  // handle.
+  template <class H>
+  static void addStateStep(const Deferred& d, H&& handler) {
+    static_assert(Handler::fitsInline<std::decay_t<H>>(), "stored without an allocation");
+    Step& step = d.state_->steps.emplace();
+    step.callback.emplace(std::forward<H>(handler));
+    step.both = true;
+    const_cast<Deferred&>(d).stepAdded();
   }
 };
 

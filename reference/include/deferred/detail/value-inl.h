@@ -15,6 +15,7 @@ struct ValueVTable {
   void (*copy)(void* dst, const void* src);     // null when not copyable
   bool inlined;
   unsigned char special;  // kValueSpecialTag of the stored type
+  unsigned char size;     // bytes of the buffer in use: the object's or its pointer's
 };
 
 template <class T>
@@ -81,6 +82,7 @@ struct ValueOps {
       std::is_copy_constructible_v<T> ? &copy : nullptr,
       kInline,
       kValueSpecialTag<T>,
+      kInline ? sizeof(T) : sizeof(T*),
   };
 };
 
@@ -173,9 +175,9 @@ inline const void* Value::object() const noexcept {
 
 template <class T>
 bool Value::is() const noexcept {
-  if (vtable_ == &detail::ValueOps<T>::vtable) return true;
-  // Fallback for copies of the table in other shared objects.
-  return vtable_ != nullptr && vtable_->type() == typeid(T);
+  // The table's address answers at once; holdsType() compares the types
+  // (out of line), for copies of the table in other shared objects.
+  return vtable_ == &detail::ValueOps<T>::vtable || holdsType(typeid(T));
 }
 
 template <class T>
@@ -227,8 +229,15 @@ inline unsigned char ValueAccess::special(const Value& v) noexcept {
 
 inline bool ValueAccess::copyTrivially(const Value& from, Value& to) noexcept {
   const ValueVTable* vt = from.vtable_;
-  if (vt != nullptr && (vt->move != nullptr || vt->copy == nullptr)) return false;
-  std::memcpy(to.buffer_, from.buffer_, Value::kInlineSize);
+  if (vt == nullptr) return true;
+  if (vt->move != nullptr || vt->copy == nullptr) return false;
+  // Only the bytes in use are read: the rest of the buffer is often in the
+  // next cache line (awaiting a fired Deferred reads its value once, cold).
+  if (vt->size <= 8) {
+    std::memcpy(to.buffer_, from.buffer_, 8);
+  } else {
+    std::memcpy(to.buffer_, from.buffer_, Value::kInlineSize);
+  }
   to.vtable_ = vt;
   return true;
 }
