@@ -1,5 +1,7 @@
 #include "deferred/coroutine.h"
 
+#include "coroutine_step.h"
+
 #include <exception>
 #include <memory>
 #include <utility>
@@ -18,6 +20,12 @@ public:
 
 Deferred makeStatusDeferred(const std::shared_ptr<CoroutineStatus>& status);
 
+// Tells the cycle collector whether the frame holding `status`, suspended,
+// holds the Deferred the coroutine fires.
+void markHeldBySuspendedFrame(CoroutineStatus& status, bool held) noexcept {
+  if (status.deferred) DeferredAccess::state(*status.deferred)->heldBySuspendedFrame = held;
+}
+
 // The first step of every Deferred a coroutine fires (Twisted prepends it at
 // cancel() time; here it is added first when the Deferred is made, which
 // puts it at the same place). On CoroutineCancelled it is Twisted's
@@ -35,7 +43,10 @@ struct HandleCancel {
     // result): nothing will ever fire this Deferred but this.
     if (!s) return Value(Failure(CancelledError()));
     Deferred internal = makeStatusDeferred(s);
+    const bool held = DeferredAccess::state(*s->deferred)->heldBySuspendedFrame;
+    markHeldBySuspendedFrame(*s, false);
     s->deferred = internal;
+    markHeldBySuspendedFrame(*s, held);  // the frame holds the internal one now
     s->cancelled = true;
     // Twisted asserts that the coroutine has suspended once; before that no
     // one can hold its Deferred, so there is always one here. And it exists:
@@ -74,7 +85,17 @@ public:
     // Never ran, and the coroutine is suspended on it (not: adding the step
     // failed while the coroutine runs): the frame goes with the step. The
     // awaiter lives in that frame, so it is valid here.
-    if (frame_ && awaiter_->suspended_) frame_.destroy();
+    if (frame_ && awaiter_->suspended_) {
+      markHeldBySuspendedFrame(frame_.promise().status(), false);
+      frame_.destroy();
+    }
+  }
+
+  // The coroutine's own Deferred while this step holds the suspended frame.
+  DeferredState* frameDeferred() const noexcept {
+    if (!frame_ || !awaiter_->suspended_) return nullptr;
+    const std::optional<Deferred>& d = frame_.promise().status().deferred;
+    return d ? DeferredAccess::state(*d) : nullptr;
   }
 
   // Takes the result (the chain continues with null) and runs the coroutine
@@ -85,6 +106,7 @@ public:
     awaiter.delivered_ = std::move(result);
     awaiter.resumed_ = true;
     if (!awaiter.suspended_) return;  // ran inside await_suspend: goes on by itself
+    markHeldBySuspendedFrame(frame.promise().status(), false);  // running now
     try {
       frame.resume();
     } catch (...) {
@@ -108,7 +130,10 @@ CoroutinePromise::CoroutinePromise() : status_(std::make_shared<CoroutineStatus>
 CoroutinePromise::~CoroutinePromise() {
   if (ended_ || !status_->cancelled) return;
   Deferred target = *status_->deferred;
-  if (target.called()) return;
+  // Nothing waits on it any more when the cycle collector is freeing the
+  // coroutine's Deferred with this frame: firing it would only report a
+  // CancelledError nobody can see (Twisted's collector reports nothing).
+  if (target.called() || DeferredAccess::state(target)->waiters == 0) return;
   try {
     target.errback(CancelledError());
   } catch (...) {
@@ -133,6 +158,7 @@ bool DeferredAwaiter::await_suspend(CoroutineHandle coroutine) {
   awaited.addBoth(ResumeCoroutine(coroutine, this));
   if (resumed_) return false;
   suspended_ = true;
+  markHeldBySuspendedFrame(coroutine.promise().status(), true);
   std::optional<WeakDeferred>& waitingOn = coroutine.promise().status().waitingOn;
   waitingOn.reset();
   waitingOn.emplace(awaited);
@@ -142,6 +168,12 @@ bool DeferredAwaiter::await_suspend(CoroutineHandle coroutine) {
   return true;
   // `awaited` goes last: if it was the only handle left, the Deferred, its
   // step and this frame are destroyed here (the coroutine never resumes).
+}
+
+DeferredState* suspendedCoroutineDeferred(Handler& step) noexcept {
+  using Adapter = HandlerAdapter<ResumeCoroutine, Sees::both>;
+  if (!step.holds<Adapter>()) return nullptr;
+  return step.target<Adapter>()->handler.frameDeferred();
 }
 
 void takeReadyResultSlow(DeferredState* s, Value& result) {

@@ -1,5 +1,6 @@
 #include "deferred/deferred.h"
 
+#include "coroutine_step.h"
 #include "list_step.h"
 
 #include <atomic>
@@ -237,8 +238,9 @@ struct ChainErrback : ChainHalf {
 // the other holds the waiting one (the Continuation step that will resume
 // it): a reference cycle, which Python's garbage collector breaks when
 // nothing else refers to it. So does this, for the cycles built from the
-// library's own links: waiting, and a DeferredList member's step, which
-// holds the list. When a reference to a Deferred in a waiting relationship
+// library's own links: waiting, chainDeferred, a DeferredList member's step,
+// which holds the list, and a suspended coroutine's resuming step, whose
+// frame holds the coroutine's Deferred. When a reference to a Deferred in a waiting relationship
 // is dropped, the Deferreds reachable from it through such links are
 // examined as CPython's collector does: any of them with a reference from
 // elsewhere (a handle, a handler's capture, a running chain) is alive, and
@@ -249,7 +251,8 @@ namespace {
 // it, the one it waits on, and for a DeferredList its ListState.
 unsigned possibleLinks(const DeferredState* state) noexcept {
   return state->waiters + (state->kind == ResultKind::Deferred ? 1u : 0u) +
-         (state->isList ? 1u : 0u) + state->chainedFrom;
+         (state->isList ? 1u : 0u) + state->chainedFrom +
+         (state->heldBySuspendedFrame ? 1u : 0u);
 }
 
 bool& collecting() {
@@ -298,6 +301,8 @@ struct LinkGraph {
         f(nullptr, &*step.callback.target<MemberStep>()->state, false);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
+      } else if (DeferredState* frameHeld = suspendedCoroutineDeferred(step.callback)) {
+        f(frameHeld, nullptr, false);
       }
       if (ChainHalf* half = chainHalf(step.errback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
@@ -515,7 +520,14 @@ DeferredState* runSteps(DeferredState* current) {
   if (current->chainedTo != nullptr) setChainedTo(current, nullptr);
 
   while (Step* step = current->steps.take()) {
-    if (step->callback.holds<Continuation>()) return resumeWaiting(current, step);
+    if (step->callback.holds<Continuation>()) {
+      if (step->callback.target<Continuation>()->chainee == nullptr) [[unlikely]] {
+        // Cut by the cycle collector: the waiting Deferred is being freed.
+        StepQueue::finish(step);
+        continue;
+      }
+      return resumeWaiting(current, step);
+    }
 
     Handler& handler = current->kind == ResultKind::Failure
                            ? (step->both ? step->callback : step->errback)

@@ -305,6 +305,46 @@ TEST_F(Cycles, ACoroutineSuspendedOnADroppedDeferredIsFreed) {
   EXPECT_TRUE(frameToken.freed());  // the frame and its locals are gone
 }
 
+TEST_F(Cycles, ACoroutineChainedToTheDeferredItAwaitsIsFreed) {
+  // Found by the scenario fuzzer: the awaited Deferred's step owns the frame,
+  // the frame the coroutine's Deferred, whose chainDeferred step holds the
+  // awaited one.
+  Token frameToken;
+  {
+    Deferred awaited;
+    Deferred running = awaitForever(awaited, frameToken.strong);
+    running.chainDeferred(awaited);
+  }
+  frameToken.strong.reset();
+  EXPECT_TRUE(frameToken.freed());
+  EXPECT_TRUE(unhandled.empty()) << unhandled.size();  // as Twisted 22.4 (gc.collect())
+}
+
+Deferred awaitAfterCancel(Deferred first, Deferred second, std::shared_ptr<int> local) {
+  try {
+    co_await std::move(first);
+  } catch (const deferred::CancelledError&) {
+  }
+  co_await std::move(second);
+  co_return Value(*local);
+}
+
+TEST_F(Cycles, ACancelledCoroutineSuspendedAgainAndChainedToItsAwaitIsFreed) {
+  // After cancel() the frame fires an internal Deferred that the coroutine's
+  // Deferred waits on; suspended on `second`, the frame holds that one.
+  Token frameToken;
+  {
+    Deferred first, second;
+    Deferred running = awaitAfterCancel(first, second, frameToken.strong);
+    running.cancel();  // cancels `first`: the coroutine catches it, awaits `second`
+    EXPECT_TRUE(first.called());
+    running.chainDeferred(second);
+  }
+  frameToken.strong.reset();
+  EXPECT_TRUE(frameToken.freed());
+  EXPECT_TRUE(unhandled.empty()) << unhandled.size();  // as Twisted 22.4 (gc.collect())
+}
+
 TEST_F(Cycles, AHundredThousandDeepWaitingChainIsFreedInOnePass) {
   Token token;
   {

@@ -27,7 +27,8 @@ public:
   // The frame is destroyed before the coroutine ended (the Deferred it
   // awaited went without a result): after a cancel(), the internal Deferred
   // the coroutine's Deferred waits on fails with CancelledError (no one else
-  // can fire it, and the two would hold each other forever).
+  // can fire it, and the two would hold each other forever), unless nothing
+  // waits on it any more (both are being freed as garbage).
   ~CoroutinePromise();
 
   Deferred get_return_object() const noexcept { return *status_->deferred; }

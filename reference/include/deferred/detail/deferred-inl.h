@@ -175,6 +175,9 @@ struct DeferredState {
   bool isList = false;             // a DeferredList: its ListState holds it
   bool failureRecorded = false;  // Twisted's DebugInfo.failResult is set
   bool dead = false;             // strong reached zero
+  // The Deferred of a coroutine suspended on another Deferred: the frame,
+  // owned by that Deferred's resuming step, holds this one.
+  bool heldBySuspendedFrame = false;
   Value value;
   Failure failure;
   // While a handler runs, where its argument is, so that a Deferred taking
@@ -307,11 +310,12 @@ struct DeferredState {
 
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
 
-// Linked to other Deferreds by waiting, chainDeferred or a DeferredList: a
-// release may leave it in a cycle that only such links keep alive.
+// Linked to other Deferreds by waiting, chainDeferred, a DeferredList or a
+// suspended coroutine's frame: a release may leave it in a cycle that only
+// such links keep alive.
 inline bool mayBeInCycle(const DeferredState* state) noexcept {
   return state->waiters != 0 || state->kind == ResultKind::Deferred ||
-         state->chainedFrom != 0 || state->isList;
+         state->chainedFrom != 0 || state->isList || state->heldBySuspendedFrame;
 }
 
 // The rest of releaseState() (src/deferred.cpp): the last reference went, or
