@@ -395,21 +395,26 @@ void collectIfUnreachable(DeferredState* start) noexcept {
 
 }  // namespace
 
-void settleRelease(DeferredState* state) noexcept {
+void suspectCycle(DeferredState* state) noexcept {
   Graveyard& yard = graveyard();
-  if (state->strong != 0) {  // still referenced, perhaps only from a cycle
-    if (!yard.active) {
-      collectIfUnreachable(state);
-    } else {
-      try {
-        yard.suspects.push_back(state);
-        ++state->weak;
-      } catch (const std::bad_alloc&) {
-        // Not checked: a cycle there would leak, nothing worse.
-      }
-    }
+  if (!yard.active) {
+    collectIfUnreachable(state);
     return;
   }
+  try {
+    yard.suspects.push_back(state);
+    ++state->weak;
+  } catch (const std::bad_alloc&) {
+    // Not checked: a cycle there would leak, nothing worse.
+  }
+}
+
+void settleRelease(DeferredState* state) noexcept {
+  if (state->strong != 0) {  // still referenced, perhaps only from a cycle
+    suspectCycle(state);
+    return;
+  }
+  Graveyard& yard = graveyard();
   if (yard.active) {
     yard.queue.push_back(state);
     return;

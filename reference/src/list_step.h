@@ -10,6 +10,10 @@
 
 namespace deferred::detail {
 
+// Has the cycle collector look at `state`, which may have become garbage in
+// a cycle of links without a reference to it being dropped (deferred.cpp).
+void suspectCycle(DeferredState* state) noexcept;
+
 // What the list keeps while its members fire (Twisted's resultList and
 // finishedCount), and the list itself: members reach it through this.
 struct ListState {
@@ -30,7 +34,16 @@ public:
   ListRef& operator=(const ListRef&) = delete;
   ListRef& operator=(ListRef&&) = delete;
   ~ListRef() {
-    if (state_ != nullptr && --state_->references == 0) delete state_;
+    if (state_ == nullptr) return;
+    if (--state_->references == 0) {
+      delete state_;
+    } else if (DeferredState* list = DeferredAccess::state(state_->list);
+               list != nullptr && mayBeInCycle(list)) {
+      // The list may now be held only by its remaining members' steps, in a
+      // group of waiting links (a member waiting on the list, or the list on
+      // a member): have the cycle collector look.
+      suspectCycle(list);
+    }
   }
   ListState& operator*() const noexcept { return *state_; }
   ListState* operator->() const noexcept { return state_; }

@@ -204,6 +204,23 @@ TEST_F(Cycles, AMemberWaitingOnItsOwnListIsFreed) {
   EXPECT_TRUE(listToken.freed());
 }
 
+TEST_F(Cycles, AGatherFiredByHandWaitingOnItsOwnMemberIsFreed) {
+  // Found by the scenario fuzzer: gatherResults' Deferred, fired by hand,
+  // fails (null is no list) and its errback returns a member: it waits on
+  // the member, whose member step holds the list.
+  Token token;
+  {
+    Deferred d0, d1;
+    Deferred gathered = deferred::gatherResults({d0, d1});
+    gathered.callback(Value());
+    Deferred member = d1;
+    gathered.addCallbacks(deferred::passthru, [member](const Failure&) { return member; });
+    gathered.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
 TEST_F(Cycles, AListWithAnotherLiveMemberKeepsTheGroup) {
   Token memberToken;
   Deferred other;
