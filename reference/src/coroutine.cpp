@@ -107,15 +107,10 @@ public:
     awaiter.resumed_ = true;
     if (!awaiter.suspended_) return;  // ran inside await_suspend: goes on by itself
     markHeldBySuspendedFrame(frame.promise().status(), false);  // running now
-    try {
-      frame.resume();
-    } catch (...) {
-      // Only firing status.deferred can throw out of the body (it was fired
-      // by hand: AlreadyCalledError), from unhandled_exception(): the
-      // coroutine is then at its final suspend point, and not freed.
-      frame.destroy();
-      throw;
-    }
+    std::exception_ptr firingError;  // outlives the frame, which may end
+    frame.promise().resumerError = &firingError;
+    frame.resume();  // nothing escapes the body (see unhandled_exception)
+    if (firingError) std::rethrow_exception(firingError);
   }
 
 private:
@@ -150,7 +145,20 @@ void CoroutinePromise::return_value(Value value) {
 void CoroutinePromise::unhandled_exception() {
   ended_ = true;
   Deferred target = *status_->deferred;
-  target.errback(Failure::current());
+  try {
+    target.errback(Failure::current());
+  } catch (...) {
+    // Fired by hand (AlreadyCalledError, here or from return_value): it goes
+    // to the resumer, not out of here. An exception leaving
+    // unhandled_exception() ends the coroutine at its final suspend point,
+    // which clang miscompiles (llvm-project#61900: its locals are destroyed
+    // twice); the body ends normally instead.
+    if (resumerError != nullptr) {
+      if (!*resumerError) *resumerError = std::current_exception();
+    } else {
+      logError("Exception raised firing a coroutine's Deferred", Failure::current());
+    }
+  }
 }
 
 bool DeferredAwaiter::await_suspend(CoroutineHandle coroutine) {
@@ -158,6 +166,7 @@ bool DeferredAwaiter::await_suspend(CoroutineHandle coroutine) {
   awaited.addBoth(ResumeCoroutine(coroutine, this));
   if (resumed_) return false;
   suspended_ = true;
+  coroutine.promise().resumerError = nullptr;  // its resumer's frame is gone by the next run
   markHeldBySuspendedFrame(coroutine.promise().status(), true);
   std::optional<WeakDeferred>& waitingOn = coroutine.promise().status().waitingOn;
   waitingOn.reset();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coroutine>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -36,11 +37,16 @@ public:
   std::suspend_never final_suspend() const noexcept { return {}; }
 
   // Fires status.deferred (AlreadyCalledError, if it was fired by hand, goes
-  // to whoever resumed the coroutine, as in Twisted).
+  // to whoever resumed the coroutine, as in Twisted; during the run up to
+  // its first suspension there is none: it goes to the error-log sink).
   void return_value(Value value);
   void unhandled_exception();
 
   CoroutineStatus& status() noexcept { return *status_; }
+
+  // While a resuming step runs the coroutine: where an exception firing
+  // status.deferred goes (the step rethrows it once the body has run).
+  std::exception_ptr* resumerError = nullptr;
 
 private:
   std::shared_ptr<CoroutineStatus> status_;  // weakly shared with cancel()
