@@ -226,13 +226,33 @@ class Machine {
     if (D(d).called) run_callbacks(d);
   }
 
+  // Python's recursion limit, as far as a cancel that comes back to where it
+  // started is concerned (a member waiting on its own list): Twisted recurses
+  // until RecursionError, which DeferredList.cancel swallows like any error.
+  struct RecursionLimit {};
+  int cancel_depth = 0;
+
   void cancel(int d) {
+    if (cancel_depth == 200) throw RecursionLimit{};
+    ++cancel_depth;
+    try {
+      cancel_once(d);
+    } catch (...) {
+      --cancel_depth;
+      throw;
+    }
+    --cancel_depth;
+  }
+
+  // Deferred.cancel (and DeferredList.cancel), once.
+  void cancel_once(int d) {
     if (D(d).is_list) {  // DeferredList.cancel: cancel every member, swallow their errors
       if (!D(d).called) {
         for (int m : std::vector<int>(D(d).members)) {
           try {
             cancel(m);
           } catch (const Raised&) {
+          } catch (const RecursionLimit&) {
           }
         }
       }
@@ -481,7 +501,11 @@ class Machine {
     } else if (op == "errback") {
       fire(lookup(target_of(s)), Res::fail(make_failure(s, "error")));
     } else if (op == "cancel") {
-      cancel(lookup(target_of(s)));
+      try {
+        cancel(lookup(target_of(s)));
+      } catch (const RecursionLimit&) {
+        throw Unsupported("a cancel that recurses without a DeferredList to stop it (Twisted: RecursionError)");
+      }
     } else if (op == "pause") {
       D(lookup(target_of(s))).paused += 1;
     } else if (op == "unpause") {

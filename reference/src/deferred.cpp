@@ -755,12 +755,33 @@ void Deferred::unpause() {
   if (state_->called) detail::runCallbacks(state_);
 }
 
+namespace {
+
+// Marks a Deferred's canceller as running, so that a cancel() that comes
+// back to it (a member waiting on its own DeferredList, a canceller
+// cancelling its own Deferred) stops there instead of recursing for ever.
+// Twisted recurses until RecursionError, which the DeferredList logs.
+class CancellerRunning {
+public:
+  explicit CancellerRunning(DeferredState* s) noexcept : state_(s) { state_->cancelling = true; }
+  ~CancellerRunning() { state_->cancelling = false; }
+  CancellerRunning(const CancellerRunning&) = delete;
+  CancellerRunning& operator=(const CancellerRunning&) = delete;
+
+private:
+  DeferredState* state_;
+};
+
+}  // namespace
+
 void Deferred::cancel() {
   Deferred target = *this;
   // Forwarding to the Deferred we wait on is a tail call: loop instead.
   for (;;) {
     DeferredState* s = target.state_;
+    if (s->cancelling) return;
     if (s->cancellerIsCancel && !s->called) {
+      CancellerRunning running(s);
       s->canceller(target);
       return;
     }
@@ -773,6 +794,7 @@ void Deferred::cancel() {
   }
   DeferredState* s = target.state_;
   if (s->canceller && !DEFERRED_MUTANT("canceller-skipped")) {
+    CancellerRunning running(s);
     s->canceller(target);
   } else if (!DEFERRED_MUTANT("late-result-not-suppressed")) {
     // Eat the result the real operation will eventually deliver.

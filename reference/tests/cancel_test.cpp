@@ -1,6 +1,7 @@
 // Deferred::cancel(): cancellers, CancelledError, suppression of the late
 // result, forwarding to the Deferred being waited on.
 #include <deferred/deferred.h>
+#include <deferred/list.h>
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -142,4 +143,37 @@ TEST_F(Cancel, SecondCancelAfterCancellerFiredDoesNothing) {
   d.cancel();
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(log, (Log{"failure std::runtime_error: from canceller"}));
+}
+
+TEST_F(Cancel, AMemberWaitingOnItsOwnListStopsTheCancelThatComesBack) {
+  // Found by the scenario fuzzer (a stack overflow): d0 waits on a
+  // gatherResults of itself, so cancelling d0 forwards to the list, which
+  // cancels d0 again. Twisted recurses until RecursionError, which the list
+  // logs; nothing is cancelled. Here the cancel that comes back stops.
+  Deferred d0([](Deferred&) { throw std::runtime_error("canceller"); });
+  Deferred list;
+  d0.addErrback([&](const Failure&) {
+    list = deferred::gatherResults({d0});
+    return list;
+  });
+  d0.errback(std::runtime_error("x"));
+  ASSERT_TRUE(d0.isWaiting());
+  EXPECT_NO_THROW(d0.cancel());
+  EXPECT_TRUE(d0.isWaiting());  // as in Twisted: nothing changed
+  EXPECT_FALSE(list.called());
+}
+
+TEST_F(Cancel, ACancellerCancellingItsOwnDeferredDoesNotRecurse) {
+  // Twisted recurses until RecursionError escapes cancel(); here the inner
+  // cancel() stops, and the outer one goes on: no result, so CancelledError.
+  int calls = 0;
+  Deferred d([&](Deferred& self) {
+    ++calls;
+    self.cancel();
+  });
+  Log log;
+  d.addErrback(recordFailure(log));
+  d.cancel();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(log, (Log{"cancelled"}));
 }

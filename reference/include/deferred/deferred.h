@@ -232,7 +232,10 @@ public:
   //  - waiting on a Deferred returned by a handler: cancels that one;
   //  - otherwise: does nothing.
   // An exception thrown by the canceller propagates out of cancel() (as in
-  // Twisted) and the Deferred is then left without a result.
+  // Twisted) and the Deferred is then left without a result. A cancel()
+  // that reaches a Deferred whose canceller is already running (a member
+  // waiting on its own DeferredList, a canceller cancelling its own
+  // Deferred) does nothing there; Twisted recurses until RecursionError.
   void cancel();
 
   // --- Inspection (for tests and diagnostics) -----------------------------

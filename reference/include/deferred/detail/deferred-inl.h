@@ -178,6 +178,7 @@ struct DeferredState {
   // The Deferred of a coroutine suspended on another Deferred: the frame,
   // owned by that Deferred's resuming step, holds this one.
   bool heldBySuspendedFrame = false;
+  bool cancelling = false;  // its canceller is running (cancel() re-entered does nothing)
   Value value;
   Failure failure;
   // While a handler runs, where its argument is, so that a Deferred taking
