@@ -551,9 +551,9 @@ class ReferenceImplementation final : public Implementation {
     Outcome outcome = execute(run, program);
     // Tear down without recording: only drops inside the program are observed.
     run.recording = false;
-    run.deferreds.clear();
-    run.primitives.clear();
-    run.queues.clear();
+    releaseOneByOne(run.deferreds);
+    releaseOneByOne(run.primitives);
+    releaseOneByOne(run.queues);
     run.clock.reset();  // pending timers hold Deferreds too
     deferred::setUnhandledErrorSink(std::move(previous));
     deferred::setErrorLogSink(std::move(previousLog));
@@ -562,6 +562,15 @@ class ReferenceImplementation final : public Implementation {
   }
 
  private:
+  // Lets a run's named objects go one at a time, each after leaving the map:
+  // destroying one may run handlers that look names up (found by the
+  // scenario fuzzer: a coroutine frame's destructor firing its Deferred,
+  // whose errback cancels a named one, while clear() had the map half gone).
+  template <class Map>
+  static void releaseOneByOne(Map& objects) {
+    while (!objects.empty()) objects.extract(objects.begin());
+  }
+
   static Outcome execute(Run& run, const json& program) {
     for (std::size_t i = 0; i < program.size(); ++i) {
       try {
