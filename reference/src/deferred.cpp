@@ -2,9 +2,12 @@
 
 #include "coroutine_step.h"
 #include "list_step.h"
+#include "lock_pool.h"
 
 #include <atomic>
 #include <cstdio>
+#include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -239,20 +242,23 @@ struct ChainErrback : ChainHalf {
 // it): a reference cycle, which Python's garbage collector breaks when
 // nothing else refers to it. So does this, for the cycles built from the
 // library's own links: waiting, chainDeferred, a DeferredList member's step,
-// which holds the list, and a suspended coroutine's resuming step, whose
-// frame holds the coroutine's Deferred. When a reference to a Deferred in a waiting relationship
-// is dropped, the Deferreds reachable from it through such links are
-// examined as CPython's collector does: any of them with a reference from
-// elsewhere (a handle, a handler's capture, a running chain) is alive, and
-// so is everything it reaches; the rest is unreachable and destroyed.
+// which holds the list, a suspended coroutine's resuming step, whose frame
+// holds the coroutine's Deferred, and a semaphore's queue of acquire()s,
+// where the semaphore is itself a result (what acquire() fires with). When
+// a reference to a Deferred in such a relationship is dropped, what is
+// reachable from it through these links is examined as CPython's collector
+// does: anything with a reference from elsewhere (a handle, a handler's
+// capture, a running chain) is alive, and so is everything it reaches; the
+// rest is unreachable and destroyed.
 namespace {
 
 // A Deferred's references that may come from links: Deferreds waiting on
-// it, the one it waits on, and for a DeferredList its ListState.
+// it, the one it waits on, for a DeferredList its ListState, a semaphore's
+// queue.
 unsigned possibleLinks(const DeferredState* state) noexcept {
   return state->waiters + (state->kind == ResultKind::Deferred ? 1u : 0u) +
          (state->isList ? 1u : 0u) + state->chainedFrom +
-         (state->heldBySuspendedFrame ? 1u : 0u);
+         (state->heldBySuspendedFrame ? 1u : 0u) + (state->heldByPool ? 1u : 0u);
 }
 
 bool& collecting() {
@@ -268,44 +274,91 @@ ChainHalf* chainHalf(Handler& h) noexcept {
   return nullptr;
 }
 
+// What a link leads to: exactly one of the three is set.
+struct LinkEnd {
+  DeferredState* deferred = nullptr;
+  ListState* list = nullptr;
+  const std::shared_ptr<TokenPool>* pool = nullptr;  // one handle on it
+
+  const void* key() const noexcept {
+    if (deferred != nullptr) return deferred;
+    if (list != nullptr) return list;
+    return pool->get();
+  }
+  // All the references to it, from links or elsewhere.
+  long references() const noexcept {
+    if (deferred != nullptr) return deferred->strong;
+    if (list != nullptr) return list->references;
+    return pool->use_count();
+  }
+};
+
+enum class Link {
+  owning,   // holds a reference to its end
+  waiting,  // owning, with an owning twin back (waiting on / waited on)
+  reaches,  // no reference: a DeferredList's weak hold on a member, so that
+            // exploring from the list finds the cycles through its members
+};
+
 struct LinkGraph {
   struct Node {
-    DeferredState* deferred = nullptr;  // else `list`
-    ListState* list = nullptr;
-    unsigned linkedFrom = 0;  // references from other nodes' links
+    LinkEnd end;
+    long linkedFrom = 0;  // references from other nodes' links
     bool alive = false;
   };
   std::unordered_map<const void*, std::size_t> index;
   std::vector<Node> nodes;
 
-  std::size_t add(DeferredState* d, ListState* l) {
-    auto [it, fresh] = index.try_emplace(d != nullptr ? static_cast<const void*>(d) : l, nodes.size());
-    if (fresh) nodes.push_back(Node{d, l});
+  std::size_t add(LinkEnd end) {
+    auto [it, fresh] = index.try_emplace(end.key(), nodes.size());
+    if (fresh) nodes.push_back(Node{end});
     return it->second;
   }
 
-  // Calls f(deferred, list, waiting) for each link out of node n (one of
-  // deferred and list set; `waiting`: a waiting link, which has a twin back).
+  static void valueLink(const Value& v, auto& f) {
+    if (const std::shared_ptr<TokenPool>* pool = LockAccess::heldPool(v)) {
+      f(LinkEnd{nullptr, nullptr, pool}, Link::owning);
+    }
+  }
+
+  // Calls f(end, link) for each link out of `from`.
   template <class F>
-  static void forEachLink(Node n, F&& f) {  // a copy: f may grow `nodes`
-    if (n.list != nullptr) {
-      if (DeferredState* target = DeferredAccess::state(n.list->list)) f(target, nullptr, false);
+  static void forEachLink(LinkEnd from, F&& f) {  // a copy: f may grow `nodes`
+    if (from.pool != nullptr) {
+      for (const Deferred& waiter : (*from.pool)->waiting) {
+        f(LinkEnd{DeferredAccess::state(waiter)}, Link::owning);
+      }
       return;
     }
-    DeferredState* s = n.deferred;
-    if (s->kind == ResultKind::Deferred && s->inner != nullptr) f(s->inner, nullptr, true);
+    if (from.list != nullptr) {
+      if (DeferredState* target = DeferredAccess::state(from.list->list)) {
+        f(LinkEnd{target}, Link::owning);
+      }
+      for (const ListEntry& entry : from.list->results) valueLink(entry.result, f);
+      return;
+    }
+    DeferredState* s = from.deferred;
+    if (s->kind == ResultKind::Deferred && s->inner != nullptr) f(LinkEnd{s->inner}, Link::waiting);
+    if (s->kind == ResultKind::Value) valueLink(s->value, f);
+    if (s->isList && s->canceller.holds<CancelMembers>()) {
+      for (const WeakDeferred& member : s->canceller.target<CancelMembers>()->members) {
+        if (DeferredState* m = member.peek()) f(LinkEnd{m}, Link::reaches);
+      }
+    }
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
-        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) f(waiting, nullptr, true);
+        if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) {
+          f(LinkEnd{waiting}, Link::waiting);
+        }
       } else if (step.callback.holds<MemberStep>()) {
-        f(nullptr, &*step.callback.target<MemberStep>()->state, false);
+        f(LinkEnd{nullptr, &*step.callback.target<MemberStep>()->state}, Link::owning);
       } else if (ChainHalf* half = chainHalf(step.callback)) {
-        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
+        if (DeferredState* t = DeferredAccess::state(half->target)) f(LinkEnd{t}, Link::owning);
       } else if (DeferredState* frameHeld = suspendedCoroutineDeferred(step.callback)) {
-        f(frameHeld, nullptr, false);
+        f(LinkEnd{frameHeld}, Link::owning);
       }
       if (ChainHalf* half = chainHalf(step.errback)) {
-        if (DeferredState* t = DeferredAccess::state(half->target)) f(t, nullptr, false);
+        if (DeferredState* t = DeferredAccess::state(half->target)) f(LinkEnd{t}, Link::owning);
       }
     });
   }
@@ -315,39 +368,38 @@ struct LinkGraph {
   // alive: a Deferred joined to it by waiting links alone (they come in
   // pairs, so it reaches `start` back) is referenced from elsewhere.
   bool explore(DeferredState* start) {
-    add(start, nullptr);
+    add(LinkEnd{start});
     std::vector<bool> byWaiting{true};  // reached from `start` by waiting links only
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       const bool waitingPath = byWaiting[i];
       bool startAlive = false;
-      forEachLink(nodes[i], [&](DeferredState* d, ListState* l, bool waiting) {
+      forEachLink(nodes[i].end, [&](LinkEnd end, Link link) {
         const std::size_t before = nodes.size();
-        const std::size_t j = add(d, l);
-        ++nodes[j].linkedFrom;
+        const std::size_t j = add(end);
+        if (link != Link::reaches) ++nodes[j].linkedFrom;
         if (j != before) return;
-        byWaiting.push_back(waitingPath && waiting);
-        if (byWaiting.back() && d->strong > possibleLinks(d)) startAlive = true;
+        byWaiting.push_back(waitingPath && link == Link::waiting);
+        if (byWaiting.back() && end.deferred->strong > possibleLinks(end.deferred)) startAlive = true;
       });
       if (startAlive) return false;
     }
     return true;
   }
 
-  // Marks alive what is referenced from outside and what that reaches.
+  // Marks alive what is referenced from outside and what that holds.
   void markAlive() {
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-      const Node& n = nodes[i];
-      const unsigned refs = n.deferred != nullptr ? n.deferred->strong : n.list->references;
-      if (refs > n.linkedFrom) todo.push_back(i);
+      if (nodes[i].end.references() > nodes[i].linkedFrom) todo.push_back(i);
     }
     while (!todo.empty()) {
       Node& n = nodes[todo.back()];
       todo.pop_back();
       if (n.alive) continue;
       n.alive = true;
-      forEachLink(n, [&](DeferredState* d, ListState* l, bool) {
-        std::size_t j = index.at(d != nullptr ? static_cast<const void*>(d) : l);
+      forEachLink(n.end, [&](LinkEnd end, Link link) {
+        if (link == Link::reaches) return;
+        std::size_t j = index.at(end.key());
         if (!nodes[j].alive) todo.push_back(j);
       });
     }
@@ -361,15 +413,24 @@ void collectIfUnreachable(DeferredState* start) noexcept {
     if (!graph.explore(start)) return;
     graph.markAlive();
     std::vector<DeferredState*> garbage;
+    std::vector<TokenPool*> garbagePools;
     for (const LinkGraph::Node& n : graph.nodes) {
-      if (!n.alive && n.deferred != nullptr) garbage.push_back(n.deferred);
+      if (n.alive) continue;
+      if (n.end.deferred != nullptr) garbage.push_back(n.end.deferred);
+      if (n.end.pool != nullptr) garbagePools.push_back(n.end.pool->get());
     }
     if (garbage.empty()) return;
-    // Cut the waiting and chainDeferred links of the unreachable Deferreds,
+    // Cut the waiting, chainDeferred and queue links of the unreachable,
     // then let them go: destroying them drops the member steps, and with
-    // them the lists.
+    // them the lists and what the lists recorded.
     collecting() = true;
     for (DeferredState* s : garbage) retain(s);
+    std::vector<std::deque<Deferred>> queues;
+    queues.reserve(garbagePools.size());
+    for (TokenPool* pool : garbagePools) {
+      for (Deferred& waiter : pool->waiting) DeferredAccess::state(waiter)->heldByPool = false;
+      queues.push_back(std::exchange(pool->waiting, {}));
+    }
     for (DeferredState* s : garbage) {
       if (s->kind == ResultKind::Deferred) {
         DeferredState* inner = std::exchange(s->inner, nullptr);
@@ -386,6 +447,7 @@ void collectIfUnreachable(DeferredState* start) noexcept {
         if (ChainHalf* half = chainHalf(step.errback)) half->cut();
       });
     }
+    queues.clear();
     collecting() = false;
     for (DeferredState* s : garbage) releaseState(s);
   } catch (const std::bad_alloc&) {

@@ -9,6 +9,7 @@
 
 namespace deferred {
 
+using detail::CancelMembers;
 using detail::ListRef;
 using detail::ListState;
 using detail::MemberStep;
@@ -85,25 +86,22 @@ void record(ListState& s, std::size_t index, const detail::DeferredState& member
   }
 }
 
-struct CancelMembers {
-  std::vector<WeakDeferred> members;
-  void operator()(Deferred&) {
-    for (const WeakDeferred& weak : members) {
-      std::optional<Deferred> member = weak.lock();
-      if (!member) continue;
-      try {
-        member->cancel();
-      } catch (...) {
-        detail::logError("Exception raised from user supplied canceller",
-                         Failure::current());
-      }
-    }
-  }
-};
 
 }  // namespace
 
 namespace detail {
+
+void CancelMembers::operator()(Deferred&) {
+  for (const WeakDeferred& weak : members) {
+    std::optional<Deferred> member = weak.lock();
+    if (!member) continue;
+    try {
+      member->cancel();
+    } catch (...) {
+      detail::logError("Exception raised from user supplied canceller", Failure::current());
+    }
+  }
+}
 
 void MemberStep::operator()(DeferredState& member) {
   try {

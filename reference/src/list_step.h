@@ -5,14 +5,11 @@
 
 #include <cstddef>
 #include <utility>
+#include <vector>
 
 #include "deferred/list.h"
 
 namespace deferred::detail {
-
-// Has the cycle collector look at `state`, which may have become garbage in
-// a cycle of links without a reference to it being dropped (deferred.cpp).
-void suspectCycle(DeferredState* state) noexcept;
 
 // What the list keeps while its members fire (Twisted's resultList and
 // finishedCount), and the list itself: members reach it through this.
@@ -60,6 +57,13 @@ struct MemberStep {
   ListRef state;
   std::size_t index;
   void operator()(DeferredState& member);
+};
+
+// A DeferredList's canceller: cancels the members that still exist. Weak,
+// because a member's step holds the list.
+struct CancelMembers {
+  std::vector<WeakDeferred> members;
+  void operator()(Deferred&);
 };
 
 }  // namespace deferred::detail

@@ -1,5 +1,7 @@
 #include "deferred/lock.h"
 
+#include "lock_pool.h"
+
 #include <algorithm>
 #include <deque>
 #include <stdexcept>
@@ -8,33 +10,20 @@ namespace deferred {
 
 namespace detail {
 
-// Twisted's _ConcurrencyPrimitive state: free tokens and FIFO waiters.
-struct TokenPool {
-  int tokens;
-  int limit;
-  bool lock;  // a DeferredLock: acquire() fires with a DeferredLock
-  std::deque<Deferred> waiting;
-};
-
-struct LockAccess {
-  // What acquire() fires with: a new handle on `pool`.
-  static Value holder(std::shared_ptr<TokenPool> pool) {
-    DeferredSemaphore semaphore(std::move(pool));
-    if (semaphore.pool_->lock) return Value(DeferredLock(semaphore));
-    return Value(std::move(semaphore));
-  }
-};
-
 namespace {
 
-// A waiter's canceller (Twisted's _cancelAcquire): leave the queue. It only
-// runs while the waiter has no result, so it is still queued. Weak, so that a
-// waiting Deferred does not keep the pool (which holds it) alive.
+// A waiter's canceller (Twisted's _cancelAcquire): leave the queue. Weak, so
+// that a waiting Deferred does not keep the pool (which holds it) alive.
 struct LeaveQueue {
   std::weak_ptr<TokenPool> pool;
   void operator()(Deferred& d) const {
     if (std::shared_ptr<TokenPool> p = pool.lock()) {
-      p->waiting.erase(std::find(p->waiting.begin(), p->waiting.end(), d));
+      // Not queued if the cycle collector emptied the queue of a semaphore
+      // only garbage refers to.
+      auto queued = std::find(p->waiting.begin(), p->waiting.end(), d);
+      if (queued == p->waiting.end()) return;
+      p->waiting.erase(queued);
+      DeferredAccess::state(d)->heldByPool = false;
     }
   }
 };
@@ -43,6 +32,7 @@ Deferred acquireFrom(const std::shared_ptr<TokenPool>& pool) {
   Deferred d(LeaveQueue{pool});
   if (pool->tokens == 0) {
     pool->waiting.push_back(d);
+    DeferredAccess::state(d)->heldByPool = true;
   } else {
     --pool->tokens;
     d.callback(LockAccess::holder(pool));
@@ -61,6 +51,7 @@ void releaseTo(const std::shared_ptr<TokenPool>& pool) {
     --p.tokens;
     Deferred next = std::move(p.waiting.front());
     p.waiting.pop_front();
+    DeferredAccess::state(next)->heldByPool = false;
     next.callback(LockAccess::holder(pool));
   }
 }
@@ -81,6 +72,18 @@ Deferred releaseWhenDone(Deferred d, const std::weak_ptr<TokenPool>& pool) {
 DeferredSemaphore::DeferredSemaphore(int tokens) {
   if (tokens < 1) throw std::invalid_argument("DeferredSemaphore requires tokens >= 1");
   pool_ = std::make_shared<detail::TokenPool>(detail::TokenPool{tokens, tokens, false, {}});
+}
+
+DeferredSemaphore::~DeferredSemaphore() {
+  if (!pool_ || pool_.use_count() == 1 || pool_->waiting.empty()) return;
+  // The semaphore may now be held only from a cycle through its queue (a
+  // waiter feeding a DeferredList that recorded the semaphore): have the
+  // cycle collector look, from a waiter, once this handle is gone.
+  detail::DeferredState* waiter = detail::DeferredAccess::state(pool_->waiting.front());
+  ++waiter->weak;
+  pool_.reset();
+  if (!waiter->dead && detail::mayBeInCycle(waiter)) detail::suspectCycle(waiter);
+  detail::releaseWeak(waiter);
 }
 
 Deferred DeferredSemaphore::acquire() { return detail::acquireFrom(pool_); }

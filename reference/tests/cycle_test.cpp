@@ -6,7 +6,10 @@
 // the step holding it is destroyed, i.e. when its Deferred is freed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -305,6 +308,54 @@ TEST_F(Cycles, ALockRunWaitingOnANeverFiredDeferredIsFreed) {
   waiterToken.strong.reset();
   EXPECT_TRUE(resultToken.freed());
   EXPECT_TRUE(waiterToken.freed());
+}
+
+// Found by the scenario fuzzer: d0 holds the semaphore's only token and
+// fires with the semaphore (as Twisted's acquire() does); d1 waits in its
+// queue; a list over both records d0's result. The queue holds d1, whose
+// member step holds the list's state, which holds the semaphore: a cycle
+// through a result, freed whatever order the handles go in.
+struct SemaphoreInItsOwnWaitersList {
+  Token listToken;
+  std::vector<std::function<void()>> drops;
+  std::optional<deferred::DeferredSemaphore> semaphore{std::in_place, 1};
+  std::optional<Deferred> d0, d1, list;
+  SemaphoreInItsOwnWaitersList() {
+    d0 = semaphore->acquire();
+    d1 = semaphore->run([] { return Value(1); });
+    list = deferred::deferredList({*d1, *d0});
+    list->addCallback(holding(listToken));
+    listToken.strong.reset();
+    drops = {[this] { semaphore.reset(); }, [this] { d0.reset(); }, [this] { d1.reset(); },
+             [this] { list.reset(); }};
+  }
+};
+
+TEST_F(Cycles, ASemaphoreRecordedByItsWaitersListIsFreedInAnyDropOrder) {
+  std::vector<int> order{0, 1, 2, 3};
+  do {
+    SemaphoreInItsOwnWaitersList group;
+    for (int i : order) {
+      EXPECT_FALSE(group.listToken.freed());
+      group.drops[i]();
+    }
+    EXPECT_TRUE(group.listToken.freed()) << "drop order " << order[0] << order[1] << order[2]
+                                         << order[3];
+  } while (std::next_permutation(order.begin(), order.end()));
+}
+
+TEST_F(Cycles, AHeldSemaphoreKeepsItsWaitersListAndServesIt) {
+  SemaphoreInItsOwnWaitersList group;
+  deferred::DeferredSemaphore kept = *group.semaphore;
+  group.semaphore.reset();
+  group.d0.reset();
+  group.d1.reset();
+  Deferred list = *group.list;
+  group.list.reset();
+  EXPECT_FALSE(group.listToken.freed());
+  kept.release();  // d1 gets the token, runs, and the list fires
+  EXPECT_TRUE(list.called());
+  EXPECT_EQ(kept.tokens(), 1);
 }
 
 Deferred awaitForever(Deferred awaited, std::shared_ptr<int> local) {

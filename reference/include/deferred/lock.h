@@ -17,9 +17,11 @@
 // Ownership: the lock holds its waiting acquire() Deferreds (as Twisted's
 // `waiting` list); a waiter does not hold the lock, so a lock nobody holds
 // any more goes with its waiters (their handlers never run). run() keeps the
-// lock alive until the function's Deferred has fired and released it. A
-// handler on a waiting acquire() that captures the lock is a reference
-// cycle, which leaks if the lock is never released.
+// lock alive until the function's Deferred has fired and released it. The
+// lock as a result (what acquire() fires with) held by something a waiter
+// holds, such as a DeferredList over the waiter, is a cycle the library frees
+// once nothing else holds it; a handler on a waiting acquire() that captures
+// the lock is one it cannot see, which leaks if the lock is never released.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +43,15 @@ public:
   // A semaphore with `tokens` tokens, all free. Throws std::invalid_argument
   // if tokens < 1 (Twisted's ValueError).
   explicit DeferredSemaphore(int tokens);
+
+  // Handles: copies refer to the same semaphore.
+  DeferredSemaphore(const DeferredSemaphore&) = default;
+  DeferredSemaphore(DeferredSemaphore&&) noexcept = default;
+  DeferredSemaphore& operator=(DeferredSemaphore other) noexcept {
+    pool_.swap(other.pool_);  // the old one goes with `other`, checked as a drop
+    return *this;
+  }
+  ~DeferredSemaphore();
 
   // A Deferred that fires with this semaphore once a token is the caller's:
   // at once if one is free (tokens() decreases), else on a later release().

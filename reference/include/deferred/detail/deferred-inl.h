@@ -178,6 +178,7 @@ struct DeferredState {
   // The Deferred of a coroutine suspended on another Deferred: the frame,
   // owned by that Deferred's resuming step, holds this one.
   bool heldBySuspendedFrame = false;
+  bool heldByPool = false;  // an acquire() waiting in a DeferredSemaphore's queue
   bool cancelling = false;  // its canceller is running (cancel() re-entered does nothing)
   Value value;
   Failure failure;
@@ -311,13 +312,18 @@ struct DeferredState {
 
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
 
-// Linked to other Deferreds by waiting, chainDeferred, a DeferredList or a
-// suspended coroutine's frame: a release may leave it in a cycle that only
-// such links keep alive.
+// Linked to other Deferreds by waiting, chainDeferred, a DeferredList, a
+// suspended coroutine's frame or a semaphore's queue: a release may leave it
+// in a cycle that only such links keep alive.
 inline bool mayBeInCycle(const DeferredState* state) noexcept {
   return state->waiters != 0 || state->kind == ResultKind::Deferred ||
-         state->chainedFrom != 0 || state->isList || state->heldBySuspendedFrame;
+         state->chainedFrom != 0 || state->isList || state->heldBySuspendedFrame ||
+         state->heldByPool;
 }
+
+// Has the cycle collector look at `state`, which may have become garbage in
+// a cycle of links without a reference to it being dropped.
+void suspectCycle(DeferredState* state) noexcept;
 
 // The rest of releaseState() (src/deferred.cpp): the last reference went, or
 // the state may be in a cycle.
@@ -708,6 +714,8 @@ public:
     if (state_->dead) return std::nullopt;
     return DeferredAccess::handle(state_);
   }
+  // Its state, if it still exists, without taking a reference.
+  DeferredState* peek() const noexcept { return state_->dead ? nullptr : state_; }
 
 private:
   DeferredState* state_;
