@@ -46,10 +46,10 @@ public:
     function();
   }
 
-  void drop() noexcept {
-    clock_ = nullptr;
-    function_ = nullptr;
-  }
+  // Leaves the clock: cancel() does nothing from now on.
+  void detach() noexcept { clock_ = nullptr; }
+  // Lets the function (and what it holds) go.
+  void drop() noexcept { function_ = nullptr; }
 
 private:
   ManualClock* clock_;  // null once run or cancelled
@@ -58,8 +58,14 @@ private:
 };
 
 ManualClock::~ManualClock() {
-  std::vector<std::shared_ptr<Call>> calls = std::move(calls_);
-  for (auto& call : calls) call->drop();
+  // All leave before any function goes: dropping one may release a Deferred
+  // whose handlers cancel another call, or schedule a new one (found by the
+  // scenario fuzzer).
+  while (!calls_.empty()) {
+    std::vector<std::shared_ptr<Call>> calls = std::exchange(calls_, {});
+    for (auto& call : calls) call->detach();
+    for (auto& call : calls) call->drop();
+  }
 }
 
 std::shared_ptr<DelayedCall> ManualClock::callLater(double delay,

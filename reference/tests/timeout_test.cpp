@@ -240,3 +240,24 @@ TEST(AddTimeout, TimerFiringWhileThePausedChainHoldsAValueLeavesTheValue) {
   EXPECT_EQ(clock.pendingCalls(), 0u);
   EXPECT_EQ(d.result().get<int>(), 1);
 }
+
+// Found by the scenario fuzzer: a timer's function holds a Deferred whose
+// release fires a list, whose own timer is cancelled while the clock goes.
+TEST(ManualClockTest, ACallCancelledWhileTheClockIsDestroyedIsLeftAlone) {
+  auto clock = std::make_unique<ManualClock>();
+  std::shared_ptr<deferred::DelayedCall> second;
+  struct CancelsOnDrop {
+    std::shared_ptr<deferred::DelayedCall>* call;
+    ~CancelsOnDrop() {
+      if (*call) (*call)->cancel();
+    }
+  };
+  auto holder = std::make_shared<CancelsOnDrop>(CancelsOnDrop{&second});
+  bool ran = false;
+  clock->callLater(1, [holder, &ran] { ran = true; });
+  holder.reset();
+  second = clock->callLater(2, [&ran] { ran = true; });
+  clock.reset();
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(second->active());
+}

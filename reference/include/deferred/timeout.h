@@ -58,7 +58,8 @@ public:
   ManualClock() = default;
   ManualClock(const ManualClock&) = delete;
   ManualClock& operator=(const ManualClock&) = delete;
-  // Pending calls are dropped without running.
+  // Pending calls are dropped without running; cancelling one meanwhile (from
+  // the destructor of something a dropped call held) does nothing.
   ~ManualClock() override;
 
   double seconds() const noexcept override { return now_; }
