@@ -49,10 +49,11 @@ struct HandleCancel {
     markHeldBySuspendedFrame(*s, held);  // the frame holds the internal one now
     s->cancelled = true;
     // Twisted asserts that the coroutine has suspended once; before that no
-    // one can hold its Deferred, so there is always one here. And it exists:
-    // the frame does, so the coroutine is suspended on it (its step owns the
-    // frame) or running from its step.
-    s->waitingOn->lock()->cancel();
+    // one can hold its Deferred, so there is always one here. It is gone
+    // only while it is being destroyed with its steps, this frame's among
+    // them (a handler cancelling from there; found by the scenario fuzzer):
+    // then the frame's end fails `internal`.
+    if (std::optional<Deferred> awaited = s->waitingOn->lock()) awaited->cancel();
     return Value(std::move(internal));
   }
 };

@@ -785,6 +785,32 @@ TEST(Coroutine, CancelledThenFrameDroppedFailsWithCancelledErrorAndFreesAll) {
   EXPECT_FALSE(watch->alive());  // no pair left holding each other
 }
 
+TEST(Coroutine, CancelledWhileTheAwaitedDeferredIsBeingDestroyedFailsWithCancelledError) {
+  // Found by the scenario fuzzer: two coroutines await a Deferred that has
+  // a result but is paused; the first, cancelled, ends when that Deferred
+  // goes, and its handler cancels the second, whose awaited Deferred is
+  // being destroyed with its steps.
+  std::optional<Deferred> input(std::in_place);
+  input->pause();
+  input->callback(Value(1));
+  Deferred first = holdsProbe(&*input, Probe{});
+  Deferred second = holdsProbe(&*input, Probe{});
+  Log log;
+  first.addBoth([second, &log](Value v) mutable {
+    log.push_back("first ended");
+    second.cancel();
+    return v;
+  });
+  second.addErrback([&log](const Failure& f) {
+    log.push_back(f.check<deferred::CancelledError>() ? "second cancelled" : "other");
+  });
+  first.cancel();
+  EXPECT_TRUE(log.empty());
+  input.reset();
+  EXPECT_EQ(log, (Log{"first ended", "second cancelled"}));
+  first.addErrback([](const Failure&) {});
+}
+
 TEST(Coroutine, CompletedCoroutinesLeaveNothingBehind) {
   std::optional<Watch> coroutine, input;
   {
