@@ -838,6 +838,11 @@ private:
 
 void Deferred::cancel() {
   Deferred target = *this;
+  // Trails `target` at half its speed along the same waiting links: they
+  // meet only if those links go round in a circle (found by the scenario
+  // fuzzer: two Deferreds each waiting on the other).
+  DeferredState* trailing = state_;
+  bool trailingMoves = false;
   // Forwarding to the Deferred we wait on is a tail call: loop instead.
   for (;;) {
     DeferredState* s = target.state_;
@@ -853,6 +858,9 @@ void Deferred::cancel() {
     if (DEFERRED_MUTANT("cancel-not-forwarded")) return;
     detail::retain(target.state_->inner);
     target = Deferred(Adopt{}, target.state_->inner);
+    if (trailingMoves) trailing = trailing->inner;
+    trailingMoves = !trailingMoves;
+    if (target.state_ == trailing) return;
   }
   DeferredState* s = target.state_;
   if (s->canceller && !DEFERRED_MUTANT("canceller-skipped")) {

@@ -177,3 +177,33 @@ TEST_F(Cancel, ACancellerCancellingItsOwnDeferredDoesNotRecurse) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(log, (Log{"cancelled"}));
 }
+
+TEST_F(Cancel, ACancelForwardedAroundTwoDeferredsWaitingOnEachOtherStops) {
+  // Found by the scenario fuzzer (it looped forever); Twisted recurses until
+  // RecursionError. Each handler returns the other Deferred: a deadlock.
+  Deferred a, b;
+  b.addBoth([&a](Value) { return a; });
+  a.callback(Value(1));
+  a.addBoth([&b](Value) { return b; });
+  b.callback(Value(2));
+  ASSERT_TRUE(a.isWaiting());
+  ASSERT_TRUE(b.isWaiting());
+  EXPECT_NO_THROW(a.cancel());
+  EXPECT_NO_THROW(b.cancel());
+  EXPECT_TRUE(a.isWaiting());  // nothing changed
+  EXPECT_TRUE(b.isWaiting());
+}
+
+TEST_F(Cancel, ACancelForwardedAlongAWaitingChainIntoACircleStops) {
+  Deferred a, b, entry;
+  b.addBoth([&a](Value) { return a; });
+  a.callback(Value(1));
+  a.addBoth([&b](Value) { return b; });
+  b.callback(Value(2));
+  entry.callback(Value(3));
+  entry.addBoth([&a](Value) { return a; });  // entry waits on a, a on b, b on a
+  ASSERT_TRUE(entry.isWaiting());
+  EXPECT_NO_THROW(entry.cancel());
+  EXPECT_TRUE(entry.isWaiting());
+  EXPECT_TRUE(a.isWaiting());
+}

@@ -235,7 +235,9 @@ public:
   // Twisted) and the Deferred is then left without a result. A cancel()
   // that reaches a Deferred whose canceller is already running (a member
   // waiting on its own DeferredList, a canceller cancelling its own
-  // Deferred) does nothing there; Twisted recurses until RecursionError.
+  // Deferred) does nothing there, and so does one forwarded around
+  // Deferreds waiting on each other in a circle (a deadlock): Twisted
+  // recurses until RecursionError.
   void cancel();
 
   // --- Inspection (for tests and diagnostics) -----------------------------
