@@ -3,6 +3,7 @@
 #include "coroutine_step.h"
 #include "list_step.h"
 #include "lock_pool.h"
+#include "queue_state.h"
 
 #include <atomic>
 #include <cstdio>
@@ -243,8 +244,9 @@ struct ChainErrback : ChainHalf {
 // nothing else refers to it. So does this, for the cycles built from the
 // library's own links: waiting, chainDeferred, a DeferredList member's step,
 // which holds the list, a suspended coroutine's resuming step, whose frame
-// holds the coroutine's Deferred, and a semaphore's queue of acquire()s,
-// where the semaphore is itself a result (what acquire() fires with). When
+// holds the coroutine's Deferred, and the line of acquire()s of a semaphore
+// or get()s of a DeferredQueue, where the semaphore or queue is itself a
+// result (what acquire() fires with, or any value). When
 // a reference to a Deferred in such a relationship is dropped, what is
 // reachable from it through these links is examined as CPython's collector
 // does: anything with a reference from elsewhere (a handle, a handler's
@@ -254,11 +256,11 @@ namespace {
 
 // A Deferred's references that may come from links: Deferreds waiting on
 // it, the one it waits on, for a DeferredList its ListState, a semaphore's
-// queue.
+// or queue's line.
 unsigned possibleLinks(const DeferredState* state) noexcept {
   return state->waiters + (state->kind == ResultKind::Deferred ? 1u : 0u) +
          (state->isList ? 1u : 0u) + state->chainedFrom +
-         (state->heldBySuspendedFrame ? 1u : 0u) + (state->heldByPool ? 1u : 0u);
+         (state->heldBySuspendedFrame ? 1u : 0u) + (state->heldInQueue ? 1u : 0u);
 }
 
 bool& collecting() {
@@ -274,22 +276,33 @@ ChainHalf* chainHalf(Handler& h) noexcept {
   return nullptr;
 }
 
-// What a link leads to: exactly one of the three is set.
+using QueueState = DeferredQueue::State;
+
+// What a link leads to: exactly one is set.
 struct LinkEnd {
   DeferredState* deferred = nullptr;
   ListState* list = nullptr;
-  const std::shared_ptr<TokenPool>* pool = nullptr;  // one handle on it
+  const std::shared_ptr<TokenPool>* pool = nullptr;     // one handle on it
+  const std::shared_ptr<QueueState>* queue = nullptr;  // one handle on it
 
   const void* key() const noexcept {
     if (deferred != nullptr) return deferred;
     if (list != nullptr) return list;
-    return pool->get();
+    if (pool != nullptr) return pool->get();
+    return queue->get();
   }
   // All the references to it, from links or elsewhere.
   long references() const noexcept {
     if (deferred != nullptr) return deferred->strong;
     if (list != nullptr) return list->references;
-    return pool->use_count();
+    if (pool != nullptr) return pool->use_count();
+    return queue->use_count();
+  }
+  // The Deferreds waiting in its line, for a semaphore or a queue.
+  std::deque<Deferred>* line() const noexcept {
+    if (pool != nullptr) return &(*pool)->waiting;
+    if (queue != nullptr) return &(*queue)->waiting;
+    return nullptr;
   }
 };
 
@@ -315,18 +328,46 @@ struct LinkGraph {
     return it->second;
   }
 
-  static void valueLink(const Value& v, auto& f) {
+  // Calls f for the semaphore or queue `v` is, if it is one.
+  static void primitiveLink(const Value& v, auto& f) {
     if (const std::shared_ptr<TokenPool>* pool = LockAccess::heldPool(v)) {
-      f(LinkEnd{nullptr, nullptr, pool}, Link::owning);
+      f(LinkEnd{.pool = pool}, Link::owning);
+    } else if (const std::shared_ptr<QueueState>* queue = QueueAccess::heldQueue(v)) {
+      f(LinkEnd{.queue = queue}, Link::owning);
+    }
+  }
+
+  // The semaphores and queues `root` holds: itself, or inside the library's
+  // own containers of results (gatherResults', DeferredList's,
+  // fireOnOneCallback's), however nested. Other values are opaque.
+  static void valueLink(const Value& root, auto& f) {
+    if (!root.is<ValueList>() && !root.is<ListResult>() && !root.is<FirstResult>()) {
+      primitiveLink(root, f);
+      return;  // the common case, without allocating
+    }
+    std::vector<const Value*> todo{&root};
+    while (!todo.empty()) {
+      const Value& v = *todo.back();
+      todo.pop_back();
+      if (const ValueList* values = v.getIf<ValueList>()) {
+        for (const Value& item : *values) todo.push_back(&item);
+      } else if (const ListResult* entries = v.getIf<ListResult>()) {
+        for (const ListEntry& entry : *entries) todo.push_back(&entry.result);
+      } else if (const FirstResult* first = v.getIf<FirstResult>()) {
+        todo.push_back(&first->result);
+      } else {
+        primitiveLink(v, f);
+      }
     }
   }
 
   // Calls f(end, link) for each link out of `from`.
   template <class F>
   static void forEachLink(LinkEnd from, F&& f) {  // a copy: f may grow `nodes`
-    if (from.pool != nullptr) {
-      for (const Deferred& waiter : (*from.pool)->waiting) {
-        f(LinkEnd{DeferredAccess::state(waiter)}, Link::owning);
+    if (std::deque<Deferred>* line = from.line()) {
+      for (const Deferred& waiter : *line) f(LinkEnd{DeferredAccess::state(waiter)}, Link::owning);
+      if (from.queue != nullptr) {
+        for (const Value& v : (*from.queue)->pending) valueLink(v, f);
       }
       return;
     }
@@ -413,11 +454,11 @@ void collectIfUnreachable(DeferredState* start) noexcept {
     if (!graph.explore(start)) return;
     graph.markAlive();
     std::vector<DeferredState*> garbage;
-    std::vector<TokenPool*> garbagePools;
+    std::vector<std::deque<Deferred>*> garbageLines;
     for (const LinkGraph::Node& n : graph.nodes) {
       if (n.alive) continue;
       if (n.end.deferred != nullptr) garbage.push_back(n.end.deferred);
-      if (n.end.pool != nullptr) garbagePools.push_back(n.end.pool->get());
+      if (std::deque<Deferred>* line = n.end.line()) garbageLines.push_back(line);
     }
     if (garbage.empty()) return;
     // Cut the waiting, chainDeferred and queue links of the unreachable,
@@ -425,11 +466,11 @@ void collectIfUnreachable(DeferredState* start) noexcept {
     // them the lists and what the lists recorded.
     collecting() = true;
     for (DeferredState* s : garbage) retain(s);
-    std::vector<std::deque<Deferred>> queues;
-    queues.reserve(garbagePools.size());
-    for (TokenPool* pool : garbagePools) {
-      for (Deferred& waiter : pool->waiting) DeferredAccess::state(waiter)->heldByPool = false;
-      queues.push_back(std::exchange(pool->waiting, {}));
+    std::vector<std::deque<Deferred>> lines;
+    lines.reserve(garbageLines.size());
+    for (std::deque<Deferred>* line : garbageLines) {
+      for (Deferred& waiter : *line) DeferredAccess::state(waiter)->heldInQueue = false;
+      lines.push_back(std::exchange(*line, {}));
     }
     for (DeferredState* s : garbage) {
       if (s->kind == ResultKind::Deferred) {
@@ -447,7 +488,7 @@ void collectIfUnreachable(DeferredState* start) noexcept {
         if (ChainHalf* half = chainHalf(step.errback)) half->cut();
       });
     }
-    queues.clear();
+    lines.clear();
     collecting() = false;
     for (DeferredState* s : garbage) releaseState(s);
   } catch (const std::bad_alloc&) {

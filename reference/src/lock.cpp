@@ -23,7 +23,7 @@ struct LeaveQueue {
       auto queued = std::find(p->waiting.begin(), p->waiting.end(), d);
       if (queued == p->waiting.end()) return;
       p->waiting.erase(queued);
-      DeferredAccess::state(d)->heldByPool = false;
+      DeferredAccess::state(d)->heldInQueue = false;
     }
   }
 };
@@ -32,7 +32,7 @@ Deferred acquireFrom(const std::shared_ptr<TokenPool>& pool) {
   Deferred d(LeaveQueue{pool});
   if (pool->tokens == 0) {
     pool->waiting.push_back(d);
-    DeferredAccess::state(d)->heldByPool = true;
+    DeferredAccess::state(d)->heldInQueue = true;
   } else {
     --pool->tokens;
     d.callback(LockAccess::holder(pool));
@@ -51,7 +51,7 @@ void releaseTo(const std::shared_ptr<TokenPool>& pool) {
     --p.tokens;
     Deferred next = std::move(p.waiting.front());
     p.waiting.pop_front();
-    DeferredAccess::state(next)->heldByPool = false;
+    DeferredAccess::state(next)->heldInQueue = false;
     next.callback(LockAccess::holder(pool));
   }
 }

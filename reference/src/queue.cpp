@@ -1,21 +1,15 @@
 #include "deferred/queue.h"
 
+#include "queue_state.h"
+
 #include <algorithm>
 #include <utility>
 
 namespace deferred {
 
-struct DeferredQueue::State {
-  std::optional<std::size_t> size;
-  std::optional<std::size_t> backlog;
-  std::deque<Value> pending;
-  std::deque<Deferred> waiting;
-};
-
 namespace {
 
 // A waiting get()'s canceller: leave the queue (weakly: the queue holds it).
-// It only runs while the waiter has no result, so it is still queued.
 struct LeaveQueue {
   std::weak_ptr<DeferredQueue::State> state;
   void operator()(Deferred& d) const;
@@ -32,6 +26,7 @@ void DeferredQueue::put(Value value) {
   if (!s.waiting.empty()) {
     Deferred next = std::move(s.waiting.front());
     s.waiting.pop_front();
+    detail::DeferredAccess::state(next)->heldInQueue = false;
     next.callback(std::move(value));
   } else if (!s.size || s.pending.size() < *s.size) {
     s.pending.push_back(std::move(value));
@@ -50,6 +45,7 @@ Deferred DeferredQueue::get() {
   if (s.backlog && s.waiting.size() >= *s.backlog) throw QueueUnderflow();
   Deferred d(LeaveQueue{state_});
   s.waiting.push_back(d);
+  detail::DeferredAccess::state(d)->heldInQueue = true;
   return d;
 }
 
@@ -58,7 +54,26 @@ const std::deque<Value>& DeferredQueue::pending() const noexcept { return state_
 std::size_t DeferredQueue::waiting() const noexcept { return state_->waiting.size(); }
 
 void LeaveQueue::operator()(Deferred& d) const {
-  if (auto s = state.lock()) s->waiting.erase(std::find(s->waiting.begin(), s->waiting.end(), d));
+  auto s = state.lock();
+  if (!s) return;
+  // Not queued if the cycle collector emptied the line of a queue only
+  // garbage refers to.
+  auto queued = std::find(s->waiting.begin(), s->waiting.end(), d);
+  if (queued == s->waiting.end()) return;
+  s->waiting.erase(queued);
+  detail::DeferredAccess::state(d)->heldInQueue = false;
+}
+
+DeferredQueue::~DeferredQueue() {
+  if (!state_ || state_.use_count() == 1 || state_->waiting.empty()) return;
+  // The queue may now be held only from a cycle through its line (a waiter
+  // feeding a DeferredList that recorded the queue): have the cycle
+  // collector look, from a waiter, once this handle is gone.
+  detail::DeferredState* waiter = detail::DeferredAccess::state(state_->waiting.front());
+  ++waiter->weak;
+  state_.reset();
+  if (!waiter->dead && detail::mayBeInCycle(waiter)) detail::suspectCycle(waiter);
+  detail::releaseWeak(waiter);
 }
 
 }  // namespace deferred

@@ -18,6 +18,7 @@
 #include "deferred/deferred.h"
 #include "deferred/list.h"
 #include "deferred/lock.h"
+#include "deferred/queue.h"
 #include "deferred/timeout.h"
 #include "recorder.h"
 
@@ -342,6 +343,67 @@ TEST_F(Cycles, ASemaphoreRecordedByItsWaitersListIsFreedInAnyDropOrder) {
     EXPECT_TRUE(group.listToken.freed()) << "drop order " << order[0] << order[1] << order[2]
                                          << order[3];
   } while (std::next_permutation(order.begin(), order.end()));
+}
+
+TEST_F(Cycles, ASemaphoreNestedInGatheredResultsOfItsWaitersListIsFreed) {
+  // Found by the scenario fuzzer: the semaphore is inside a ValueList inside
+  // a ValueList, as gatherResults over gatherResults records it.
+  Token token;
+  {
+    deferred::DeferredSemaphore semaphore(1);
+    Deferred holder = semaphore.acquire();
+    Deferred inner = deferred::gatherResults({holder, holder});
+    Deferred outer = deferred::gatherResults({inner, inner});
+    Deferred waiter = semaphore.run([] { return Value(1); });
+    Deferred list = deferred::gatherResults({outer, waiter});
+    list.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
+TEST_F(Cycles, ASemaphoreInAFireOnOneCallbackResultOfItsWaitersListIsFreed) {
+  Token token;
+  {
+    deferred::DeferredSemaphore semaphore(1);
+    Deferred holder = semaphore.acquire();
+    deferred::ListOptions first;
+    first.fireOnOneCallback = true;
+    Deferred any = deferred::deferredList({holder}, first);
+    Deferred waiter = semaphore.run([] { return Value(1); });
+    Deferred list = deferred::deferredList({any, waiter});
+    list.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
+TEST_F(Cycles, AQueueRecordedByAListOverItsOwnGetIsFreed) {
+  Token token;
+  {
+    deferred::DeferredQueue queue;
+    Deferred waiting = queue.get();
+    Deferred list = deferred::deferredList({waiting, deferred::succeed(Value(queue))});
+    list.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
+TEST_F(Cycles, AHeldQueueKeepsTheListOverItsGetAndServesIt) {
+  Token token;
+  deferred::DeferredQueue kept;
+  Deferred list;
+  {
+    deferred::DeferredQueue queue = kept;
+    Deferred waiting = queue.get();
+    list = deferred::gatherResults({waiting, deferred::succeed(Value(queue))});
+    list.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_FALSE(token.freed());
+  kept.put(Value(7));
+  EXPECT_TRUE(list.called());
 }
 
 TEST_F(Cycles, AHeldSemaphoreKeepsItsWaitersListAndServesIt) {

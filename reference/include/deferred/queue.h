@@ -15,6 +15,10 @@
 
 namespace deferred {
 
+namespace detail {
+struct QueueAccess;
+}  // namespace detail
+
 // Thrown by put() when the queue already holds `size` values and no get()
 // waits. A library error (derives from deferred::Error): usable with
 // Failure::check/trap, distinct from QueueUnderflow.
@@ -35,7 +39,9 @@ public:
 //
 // Ownership: the queue holds its waiting get() Deferreds; they do not hold
 // the queue, so a queue nobody holds goes with them (their handlers never
-// run; cancel() on one still fails it with CancelledError).
+// run; cancel() on one still fails it with CancelledError). The queue as a
+// value held by something a waiter holds (a DeferredList over the waiter
+// that recorded it) is a cycle the library frees once nothing else holds it.
 class DeferredQueue {
 public:
   // `size`: the most values kept pending; `backlog`: the most get()s kept
@@ -43,6 +49,14 @@ public:
   // queue of size 0 only hands values to waiting get()s.
   explicit DeferredQueue(std::optional<std::size_t> size = std::nullopt,
                          std::optional<std::size_t> backlog = std::nullopt);
+
+  DeferredQueue(const DeferredQueue&) = default;
+  DeferredQueue(DeferredQueue&&) noexcept = default;
+  DeferredQueue& operator=(DeferredQueue other) noexcept {
+    state_.swap(other.state_);  // the old one goes with `other`, checked as a drop
+    return *this;
+  }
+  ~DeferredQueue();
 
   // Gives `value` to the get() that has waited longest -- it fires now, its
   // handlers run before put() returns (a Value holding a Failure fires it on
@@ -70,6 +84,7 @@ public:
   struct State;  // opaque
 
 private:
+  friend struct detail::QueueAccess;
   std::shared_ptr<State> state_;
 };
 

@@ -178,7 +178,7 @@ struct DeferredState {
   // The Deferred of a coroutine suspended on another Deferred: the frame,
   // owned by that Deferred's resuming step, holds this one.
   bool heldBySuspendedFrame = false;
-  bool heldByPool = false;  // an acquire() waiting in a DeferredSemaphore's queue
+  bool heldInQueue = false;  // a get() or acquire() waiting in its queue's or semaphore's line
   bool cancelling = false;  // its canceller is running (cancel() re-entered does nothing)
   Value value;
   Failure failure;
@@ -313,12 +313,12 @@ struct DeferredState {
 inline void retain(DeferredState* state) noexcept { ++state->strong; }
 
 // Linked to other Deferreds by waiting, chainDeferred, a DeferredList, a
-// suspended coroutine's frame or a semaphore's queue: a release may leave it
+// suspended coroutine's frame, a semaphore's or queue's line: a release may leave it
 // in a cycle that only such links keep alive.
 inline bool mayBeInCycle(const DeferredState* state) noexcept {
   return state->waiters != 0 || state->kind == ResultKind::Deferred ||
          state->chainedFrom != 0 || state->isList || state->heldBySuspendedFrame ||
-         state->heldByPool;
+         state->heldInQueue;
 }
 
 // Has the cycle collector look at `state`, which may have become garbage in
