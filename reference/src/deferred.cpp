@@ -255,10 +255,10 @@ struct ChainErrback : ChainHalf {
 namespace {
 
 // A Deferred's references that may come from links: Deferreds waiting on
-// it, the one it waits on, for a DeferredList its ListState, a semaphore's
-// or queue's line.
+// it, the Continuation steps holding it, for a DeferredList its ListState,
+// chainDeferred halves, a suspended frame, a semaphore's or queue's line.
 unsigned possibleLinks(const DeferredState* state) noexcept {
-  return state->waiters + (state->kind == ResultKind::Deferred ? 1u : 0u) +
+  return state->waiters + state->heldByContinuations +
          (state->isList ? 1u : 0u) + state->chainedFrom +
          (state->heldBySuspendedFrame ? 1u : 0u) + (state->heldInQueue ? 1u : 0u);
 }
@@ -389,7 +389,11 @@ struct LinkGraph {
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) {
-          f(LinkEnd{waiting}, Link::waiting);
+          // A pair only while it still waits on this one (unpaused by hand,
+          // it may have moved on and left the step behind).
+          f(LinkEnd{waiting}, waiting->kind == ResultKind::Deferred && waiting->inner == s
+                                  ? Link::waiting
+                                  : Link::owning);
         }
       } else if (step.callback.holds<MemberStep>()) {
         f(LinkEnd{nullptr, &*step.callback.target<MemberStep>()->state}, Link::owning);
@@ -481,7 +485,7 @@ void collectIfUnreachable(DeferredState* start) noexcept {
       s->waiters = 0;
       s->steps.forEachPending([](Step& step) {
         if (step.callback.holds<Continuation>()) {
-          if (DeferredState* waiting = std::exchange(step.callback.target<Continuation>()->chainee, nullptr))
+          if (DeferredState* waiting = step.callback.target<Continuation>()->release())
             releaseState(waiting);
         }
         if (ChainHalf* half = chainHalf(step.callback)) half->cut();
@@ -576,8 +580,7 @@ void endPass(DeferredState* current) noexcept {
 // waiting on it and returns that one, with the step's reference.
 [[gnu::noinline]] DeferredState* resumeWaiting(DeferredState* current,
                                                Step* step) noexcept {
-  DeferredState* chainee =
-      std::exchange(step->callback.target<Continuation>()->chainee, nullptr);
+  DeferredState* chainee = step->callback.target<Continuation>()->release();
   StepQueue::finish(step);
   --current->waiters;
   moveResult(current, chainee);

@@ -406,6 +406,29 @@ TEST_F(Cycles, AHeldQueueKeepsTheListOverItsGetAndServesIt) {
   EXPECT_TRUE(list.called());
 }
 
+TEST_F(Cycles, AWaitingDeferredUnpausedByHandLeavesAStepThatIsStillFollowed) {
+  // Found by the scenario fuzzer: `outer` waits on a list, is unpaused by
+  // hand and moves on to wait on the list's member; the list keeps the old
+  // step that resumes `outer`, and the member's step holds the list.
+  Token token;
+  {
+    Deferred member;
+    member.pause();
+    member.callback(Value());  // has a result, paused: waited on
+    Deferred list = deferred::deferredList({member});
+    Deferred outer;
+    outer.callback(Value(1));
+    outer.addBoth([&list](Value) { return list; });
+    ASSERT_TRUE(outer.isWaiting());
+    outer.unpause();
+    outer.addBoth([&member](Value) { return member; });
+    ASSERT_TRUE(outer.isWaiting());
+    outer.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
 TEST_F(Cycles, AHeldSemaphoreKeepsItsWaitersListAndServesIt) {
   SemaphoreInItsOwnWaitersList group;
   deferred::DeferredSemaphore kept = *group.semaphore;

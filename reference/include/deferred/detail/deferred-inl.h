@@ -162,6 +162,9 @@ struct DeferredState {
   unsigned strong = 1;  // Deferred handles, chain runner, continuations
   unsigned weak = 0;    // chainedTo pointers: keep the memory, not the object
   unsigned waiters = 0;  // Continuation steps in `steps`: Deferreds waiting on this one
+  // Continuation steps (of other Deferreds) holding this one: the one it
+  // waits on, and any it stopped waiting on when unpaused by hand.
+  unsigned heldByContinuations = 0;
   unsigned chainedFrom = 0;  // chainDeferred() halves (of other Deferreds) holding this one
   int paused = 0;
   ResultKind kind = ResultKind::None;
@@ -317,6 +320,7 @@ inline void retain(DeferredState* state) noexcept { ++state->strong; }
 // in a cycle that only such links keep alive.
 inline bool mayBeInCycle(const DeferredState* state) noexcept {
   return state->waiters != 0 || state->kind == ResultKind::Deferred ||
+         state->heldByContinuations != 0 ||
          state->chainedFrom != 0 || state->isList || state->heldBySuspendedFrame ||
          state->heldInQueue;
 }
@@ -353,12 +357,18 @@ struct Continuation {
   DeferredState* chainee;
   explicit Continuation(DeferredState* waiting) noexcept : chainee(waiting) {
     retain(waiting);
+    ++waiting->heldByContinuations;
+  }
+  // Takes the reference on `chainee` out of the step (null once taken).
+  DeferredState* release() noexcept {
+    if (chainee != nullptr) --chainee->heldByContinuations;
+    return std::exchange(chainee, nullptr);
   }
   Continuation(Continuation&& other) noexcept
       : chainee(std::exchange(other.chainee, nullptr)) {}
   Continuation& operator=(Continuation&&) = delete;
   ~Continuation() {
-    if (chainee != nullptr) releaseState(chainee);
+    if (DeferredState* waiting = release()) releaseState(waiting);
   }
   void operator()(DeferredState&) noexcept {}  // never called
 };
