@@ -244,7 +244,8 @@ struct ChainErrback : ChainHalf {
 // nothing else refers to it. So does this, for the cycles built from the
 // library's own links: waiting, chainDeferred, a DeferredList member's step,
 // which holds the list, a suspended coroutine's resuming step, whose frame
-// holds the coroutine's Deferred, and the line of acquire()s of a semaphore
+// holds the coroutine's Deferred, run()'s step that releases a semaphore,
+// and the line of acquire()s of a semaphore
 // or get()s of a DeferredQueue, where the semaphore or queue is itself a
 // result (what acquire() fires with, or any value). When
 // a reference to a Deferred in such a relationship is dropped, what is
@@ -401,6 +402,9 @@ struct LinkGraph {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(LinkEnd{t}, Link::owning);
       } else if (DeferredState* frameHeld = suspendedCoroutineDeferred(step.callback)) {
         f(LinkEnd{frameHeld}, Link::owning);
+      } else if (step.callback.holds<HandlerAdapter<ReleaseAfter, Sees::both>>()) {
+        f(LinkEnd{.pool = &step.callback.target<HandlerAdapter<ReleaseAfter, Sees::both>>()->handler.pool},
+          Link::owning);
       }
       if (ChainHalf* half = chainHalf(step.errback)) {
         if (DeferredState* t = DeferredAccess::state(half->target)) f(LinkEnd{t}, Link::owning);

@@ -60,11 +60,13 @@ void releaseTo(const std::shared_ptr<TokenPool>& pool) {
 
 Deferred releaseWhenDone(Deferred d, const std::weak_ptr<TokenPool>& pool) {
   std::shared_ptr<TokenPool> p = pool.lock();  // alive: whoever fired the acquire() holds it
-  d.addBoth([p = std::move(p)](Value result) {
-    releaseTo(p);
-    return result;
-  });
+  d.addBoth(ReleaseAfter{std::move(p)});
   return d;
+}
+
+Value ReleaseAfter::operator()(Value result) const {
+  releaseTo(pool);
+  return result;
 }
 
 }  // namespace detail

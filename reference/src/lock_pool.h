@@ -19,6 +19,15 @@ struct TokenPool {
   std::deque<Deferred> waiting;
 };
 
+// The step run() adds to the function's Deferred (Twisted's
+// _releaseAndReturn): gives the token back once that Deferred has a result,
+// and passes the result on. A type of its own so that the cycle collector
+// can follow `pool`.
+struct ReleaseAfter {
+  std::shared_ptr<TokenPool> pool;
+  Value operator()(Value result) const;
+};
+
 struct LockAccess {
   // What acquire() fires with: a new handle on `pool`.
   static Value holder(std::shared_ptr<TokenPool> pool) {

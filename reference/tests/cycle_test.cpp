@@ -429,6 +429,27 @@ TEST_F(Cycles, AWaitingDeferredUnpausedByHandLeavesAStepThatIsStillFollowed) {
   EXPECT_TRUE(token.freed());
 }
 
+TEST_F(Cycles, ASemaphoreHeldByRunsReleaseStepInItsOwnCycleIsFreed) {
+  // Found by the scenario fuzzer: a run() waiter fired by hand runs its
+  // function, whose Deferred gets run()'s release step (holding the
+  // semaphore) and is chained to the holder, whose result is the semaphore,
+  // whose line holds the waiter waiting on that Deferred.
+  Token token;
+  {
+    deferred::DeferredSemaphore semaphore(1);
+    Deferred holder = semaphore.acquire();
+    Deferred inner;
+    Deferred waiter = semaphore.run([&inner] { return inner; });
+    inner.chainDeferred(holder);
+    waiter.callback(Value());
+    ASSERT_TRUE(waiter.isWaiting());
+    waiter.addBoth(holding(token));
+    Deferred second = semaphore.run([] { return Value(); });
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
 TEST_F(Cycles, AHeldSemaphoreKeepsItsWaitersListAndServesIt) {
   SemaphoreInItsOwnWaitersList group;
   deferred::DeferredSemaphore kept = *group.semaphore;
