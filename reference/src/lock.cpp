@@ -1,8 +1,8 @@
 #include "deferred/lock.h"
 
+#include "line_holder.h"
 #include "lock_pool.h"
 
-#include <algorithm>
 #include <deque>
 #include <stdexcept>
 
@@ -17,14 +17,7 @@ namespace {
 struct LeaveQueue {
   std::weak_ptr<TokenPool> pool;
   void operator()(Deferred& d) const {
-    if (std::shared_ptr<TokenPool> p = pool.lock()) {
-      // Not queued if the cycle collector emptied the queue of a semaphore
-      // only garbage refers to.
-      auto queued = std::find(p->waiting.begin(), p->waiting.end(), d);
-      if (queued == p->waiting.end()) return;
-      p->waiting.erase(queued);
-      DeferredAccess::state(d)->heldInQueue = false;
-    }
+    if (std::shared_ptr<TokenPool> p = pool.lock()) leaveLine(p->waiting, d);
   }
 };
 
@@ -76,17 +69,7 @@ DeferredSemaphore::DeferredSemaphore(int tokens) {
   pool_ = std::make_shared<detail::TokenPool>(detail::TokenPool{tokens, tokens, false, {}});
 }
 
-DeferredSemaphore::~DeferredSemaphore() {
-  if (!pool_ || pool_.use_count() == 1 || pool_->waiting.empty()) return;
-  // The semaphore may now be held only from a cycle through its queue (a
-  // waiter feeding a DeferredList that recorded the semaphore): have the
-  // cycle collector look, from a waiter, once this handle is gone.
-  detail::DeferredState* waiter = detail::DeferredAccess::state(pool_->waiting.front());
-  ++waiter->weak;
-  pool_.reset();
-  if (!waiter->dead && detail::mayBeInCycle(waiter)) detail::suspectCycle(waiter);
-  detail::releaseWeak(waiter);
-}
+DeferredSemaphore::~DeferredSemaphore() { detail::dropLineHolder(pool_, &detail::TokenPool::waiting); }
 
 Deferred DeferredSemaphore::acquire() { return detail::acquireFrom(pool_); }
 

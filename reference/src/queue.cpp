@@ -1,8 +1,8 @@
 #include "deferred/queue.h"
 
+#include "line_holder.h"
 #include "queue_state.h"
 
-#include <algorithm>
 #include <utility>
 
 namespace deferred {
@@ -54,26 +54,9 @@ const std::deque<Value>& DeferredQueue::pending() const noexcept { return state_
 std::size_t DeferredQueue::waiting() const noexcept { return state_->waiting.size(); }
 
 void LeaveQueue::operator()(Deferred& d) const {
-  auto s = state.lock();
-  if (!s) return;
-  // Not queued if the cycle collector emptied the line of a queue only
-  // garbage refers to.
-  auto queued = std::find(s->waiting.begin(), s->waiting.end(), d);
-  if (queued == s->waiting.end()) return;
-  s->waiting.erase(queued);
-  detail::DeferredAccess::state(d)->heldInQueue = false;
+  if (auto s = state.lock()) detail::leaveLine(s->waiting, d);
 }
 
-DeferredQueue::~DeferredQueue() {
-  if (!state_ || state_.use_count() == 1 || state_->waiting.empty()) return;
-  // The queue may now be held only from a cycle through its line (a waiter
-  // feeding a DeferredList that recorded the queue): have the cycle
-  // collector look, from a waiter, once this handle is gone.
-  detail::DeferredState* waiter = detail::DeferredAccess::state(state_->waiting.front());
-  ++waiter->weak;
-  state_.reset();
-  if (!waiter->dead && detail::mayBeInCycle(waiter)) detail::suspectCycle(waiter);
-  detail::releaseWeak(waiter);
-}
+DeferredQueue::~DeferredQueue() { detail::dropLineHolder(state_, &State::waiting); }
 
 }  // namespace deferred
