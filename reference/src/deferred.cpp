@@ -1,6 +1,7 @@
 #include "deferred/deferred.h"
 
 #include "coroutine_step.h"
+#include "line_holder.h"
 #include "list_step.h"
 #include "lock_pool.h"
 #include "queue_state.h"
@@ -279,30 +280,45 @@ ChainHalf* chainHalf(Handler& h) noexcept {
 
 using QueueState = DeferredQueue::State;
 
-// What a link leads to: exactly one is set.
+// What a link leads to: exactly one of the pointers is set.
 struct LinkEnd {
   DeferredState* deferred = nullptr;
   ListState* list = nullptr;
-  const std::shared_ptr<TokenPool>* pool = nullptr;     // one handle on it
-  const std::shared_ptr<QueueState>* queue = nullptr;  // one handle on it
+  TokenPool* pool = nullptr;
+  QueueState* queue = nullptr;
+  long handles = 0;  // for a pool or queue: its shared_ptr's use count
+
+  // A semaphore's or queue's state, from any handle (shared or weak) on it.
+  template <class Handle>
+  static LinkEnd of(const Handle& handle) noexcept {
+    LinkEnd end;
+    end.handles = handle.use_count();
+    if constexpr (requires { handle.get(); }) {
+      set(end, handle.get());
+    } else {
+      set(end, handle.lock().get());  // alive: a line holding its waiter
+    }
+    return end;
+  }
+  static void set(LinkEnd& end, TokenPool* p) noexcept { end.pool = p; }
+  static void set(LinkEnd& end, QueueState* q) noexcept { end.queue = q; }
 
   const void* key() const noexcept {
     if (deferred != nullptr) return deferred;
     if (list != nullptr) return list;
-    if (pool != nullptr) return pool->get();
-    return queue->get();
+    if (pool != nullptr) return pool;
+    return queue;
   }
   // All the references to it, from links or elsewhere.
   long references() const noexcept {
     if (deferred != nullptr) return deferred->strong;
     if (list != nullptr) return list->references;
-    if (pool != nullptr) return pool->use_count();
-    return queue->use_count();
+    return handles;
   }
   // The Deferreds waiting in its line, for a semaphore or a queue.
   std::deque<Deferred>* line() const noexcept {
-    if (pool != nullptr) return &(*pool)->waiting;
-    if (queue != nullptr) return &(*queue)->waiting;
+    if (pool != nullptr) return &pool->waiting;
+    if (queue != nullptr) return &queue->waiting;
     return nullptr;
   }
 };
@@ -310,8 +326,9 @@ struct LinkEnd {
 enum class Link {
   owning,   // holds a reference to its end
   waiting,  // owning, with an owning twin back (waiting on / waited on)
-  reaches,  // no reference: a DeferredList's weak hold on a member, so that
-            // exploring from the list finds the cycles through its members
+  reaches,  // no reference: a DeferredList's weak hold on a member, a
+            // waiter's on its line, so that exploring from the list or the
+            // waiter finds the cycles through them
 };
 
 struct LinkGraph {
@@ -332,9 +349,9 @@ struct LinkGraph {
   // Calls f for the semaphore or queue `v` is, if it is one.
   static void primitiveLink(const Value& v, auto& f) {
     if (const std::shared_ptr<TokenPool>* pool = LockAccess::heldPool(v)) {
-      f(LinkEnd{.pool = pool}, Link::owning);
+      f(LinkEnd::of(*pool), Link::owning);
     } else if (const std::shared_ptr<QueueState>* queue = QueueAccess::heldQueue(v)) {
-      f(LinkEnd{.queue = queue}, Link::owning);
+      f(LinkEnd::of(*queue), Link::owning);
     }
   }
 
@@ -362,13 +379,18 @@ struct LinkGraph {
     }
   }
 
+  template <class State>
+  static void lineLink(const std::weak_ptr<State>& line, auto& f) {
+    if (!line.expired()) f(LinkEnd::of(line), Link::reaches);
+  }
+
   // Calls f(end, link) for each link out of `from`.
   template <class F>
   static void forEachLink(LinkEnd from, F&& f) {  // a copy: f may grow `nodes`
     if (std::deque<Deferred>* line = from.line()) {
       for (const Deferred& waiter : *line) f(LinkEnd{DeferredAccess::state(waiter)}, Link::owning);
       if (from.queue != nullptr) {
-        for (const Value& v : (*from.queue)->pending) valueLink(v, f);
+        for (const Value& v : from.queue->pending) valueLink(v, f);
       }
       return;
     }
@@ -387,6 +409,13 @@ struct LinkGraph {
         if (DeferredState* m = member.peek()) f(LinkEnd{m}, Link::reaches);
       }
     }
+    if (s->heldInQueue) {  // its canceller knows the line, weakly
+      if (s->canceller.holds<LeaveLine<TokenPool>>()) {
+        lineLink(s->canceller.target<LeaveLine<TokenPool>>()->state, f);
+      } else if (s->canceller.holds<LeaveLine<QueueState>>()) {
+        lineLink(s->canceller.target<LeaveLine<QueueState>>()->state, f);
+      }
+    }
     s->steps.forEachPending([&](Step& step) {
       if (step.callback.holds<Continuation>()) {
         if (DeferredState* waiting = step.callback.target<Continuation>()->chainee) {
@@ -403,7 +432,7 @@ struct LinkGraph {
       } else if (DeferredState* frameHeld = suspendedCoroutineDeferred(step.callback)) {
         f(LinkEnd{frameHeld}, Link::owning);
       } else if (step.callback.holds<HandlerAdapter<ReleaseAfter, Sees::both>>()) {
-        f(LinkEnd{.pool = &step.callback.target<HandlerAdapter<ReleaseAfter, Sees::both>>()->handler.pool},
+        f(LinkEnd::of(step.callback.target<HandlerAdapter<ReleaseAfter, Sees::both>>()->handler.pool),
           Link::owning);
       }
       if (ChainHalf* half = chainHalf(step.errback)) {

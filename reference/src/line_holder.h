@@ -22,6 +22,17 @@ inline void leaveLine(std::deque<Deferred>& line, const Deferred& d) noexcept {
   }
 }
 
+// A waiter's canceller (Twisted's _cancelAcquire, and DeferredQueue's
+// cancelGet): leave the line. Weak, so that a waiting Deferred does not keep
+// the state (which holds it) alive.
+template <class State>
+struct LeaveLine {
+  std::weak_ptr<State> state;
+  void operator()(Deferred& d) const {
+    if (std::shared_ptr<State> s = state.lock()) leaveLine(s->waiting, d);
+  }
+};
+
 // Drops `handle`. The state may then be held only from a cycle through its
 // `line` (a waiter feeding a DeferredList that recorded the semaphore or
 // queue): if others still hold it, the cycle collector looks, from the first

@@ -12,17 +12,8 @@ namespace detail {
 
 namespace {
 
-// A waiter's canceller (Twisted's _cancelAcquire): leave the queue. Weak, so
-// that a waiting Deferred does not keep the pool (which holds it) alive.
-struct LeaveQueue {
-  std::weak_ptr<TokenPool> pool;
-  void operator()(Deferred& d) const {
-    if (std::shared_ptr<TokenPool> p = pool.lock()) leaveLine(p->waiting, d);
-  }
-};
-
 Deferred acquireFrom(const std::shared_ptr<TokenPool>& pool) {
-  Deferred d(LeaveQueue{pool});
+  Deferred d(LeaveLine<TokenPool>{pool});
   if (pool->tokens == 0) {
     pool->waiting.push_back(d);
     DeferredAccess::state(d)->heldInQueue = true;

@@ -7,16 +7,6 @@
 
 namespace deferred {
 
-namespace {
-
-// A waiting get()'s canceller: leave the queue (weakly: the queue holds it).
-struct LeaveQueue {
-  std::weak_ptr<DeferredQueue::State> state;
-  void operator()(Deferred& d) const;
-};
-
-}  // namespace
-
 DeferredQueue::DeferredQueue(std::optional<std::size_t> size,
                              std::optional<std::size_t> backlog)
     : state_(std::make_shared<State>(State{size, backlog, {}, {}})) {}
@@ -43,7 +33,7 @@ Deferred DeferredQueue::get() {
     return succeed(std::move(first));
   }
   if (s.backlog && s.waiting.size() >= *s.backlog) throw QueueUnderflow();
-  Deferred d(LeaveQueue{state_});
+  Deferred d(detail::LeaveLine<State>{state_});
   s.waiting.push_back(d);
   detail::DeferredAccess::state(d)->heldInQueue = true;
   return d;
@@ -52,10 +42,6 @@ Deferred DeferredQueue::get() {
 const std::deque<Value>& DeferredQueue::pending() const noexcept { return state_->pending; }
 
 std::size_t DeferredQueue::waiting() const noexcept { return state_->waiting.size(); }
-
-void LeaveQueue::operator()(Deferred& d) const {
-  if (auto s = state.lock()) detail::leaveLine(s->waiting, d);
-}
 
 DeferredQueue::~DeferredQueue() { detail::dropLineHolder(state_, &State::waiting); }
 

@@ -450,6 +450,36 @@ TEST_F(Cycles, ASemaphoreHeldByRunsReleaseStepInItsOwnCycleIsFreed) {
   EXPECT_TRUE(token.freed());
 }
 
+TEST_F(Cycles, ASemaphoreRecordedByAListOverALaterWaiterIsFreedFromTheFirst) {
+  // Found by the scenario fuzzer: the semaphore goes last, and the first
+  // waiter in its line is not the one feeding the list.
+  Token token;
+  {
+    deferred::DeferredSemaphore semaphore(1);
+    Deferred holder = semaphore.acquire();
+    Deferred first = semaphore.run([] { return Value(); });
+    Deferred second = semaphore.run([] { return Value(); });
+    Deferred list = deferred::gatherResults({holder, second});
+    list.addBoth(holding(token));
+    semaphore.run([] { return Value(); });
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
+TEST_F(Cycles, AQueueRecordedByAListOverALaterGetIsFreed) {
+  Token token;
+  {
+    deferred::DeferredQueue queue;
+    Deferred first = queue.get();
+    Deferred second = queue.get();
+    Deferred list = deferred::gatherResults({deferred::succeed(Value(queue)), second});
+    list.addBoth(holding(token));
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+}
+
 TEST_F(Cycles, AHeldSemaphoreKeepsItsWaitersListAndServesIt) {
   SemaphoreInItsOwnWaitersList group;
   deferred::DeferredSemaphore kept = *group.semaphore;
