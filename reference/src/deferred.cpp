@@ -484,8 +484,28 @@ struct LinkGraph {
   }
 };
 
+// Collections started while the garbage of another one is being released.
+// Bounded: a link the cut missed would otherwise have each collection find
+// the same garbage again, without end; past the bound it stays (a leak,
+// which the sanitizer builds report, rather than a stack overflow).
+constexpr int kMaxNestedCollections = 200;
+
+int& nestedCollections() {
+  thread_local int depth = 0;
+  return depth;
+}
+
+struct NestedCollection {
+  NestedCollection() noexcept { ++nestedCollections(); }
+  ~NestedCollection() { --nestedCollections(); }
+  NestedCollection(const NestedCollection&) = delete;
+  NestedCollection& operator=(const NestedCollection&) = delete;
+};
+
 void collectIfUnreachable(DeferredState* start) noexcept {
   if (start->strong > possibleLinks(start) || collecting()) return;
+  if (nestedCollections() >= kMaxNestedCollections) [[unlikely]] return;
+  NestedCollection nested;
   try {
     LinkGraph graph;
     if (!graph.explore(start)) return;
@@ -509,6 +529,7 @@ void collectIfUnreachable(DeferredState* start) noexcept {
       for (Deferred& waiter : *line) DeferredAccess::state(waiter)->heldInQueue = false;
       lines.push_back(std::exchange(*line, {}));
     }
+    std::vector<Handler> frames;  // suspended coroutines' resuming steps
     for (DeferredState* s : garbage) {
       if (s->kind == ResultKind::Deferred) {
         DeferredState* inner = std::exchange(s->inner, nullptr);
@@ -516,10 +537,12 @@ void collectIfUnreachable(DeferredState* start) noexcept {
         if (inner != nullptr) releaseState(inner);
       }
       s->waiters = 0;
-      s->steps.forEachPending([](Step& step) {
+      s->steps.forEachPending([&frames](Step& step) {
         if (step.callback.holds<Continuation>()) {
           if (DeferredState* waiting = step.callback.target<Continuation>()->release())
             releaseState(waiting);
+        } else if (suspendedCoroutineDeferred(step.callback) != nullptr) {
+          frames.push_back(std::move(step.callback));  // e.g. a coroutine awaiting itself
         }
         if (ChainHalf* half = chainHalf(step.callback)) half->cut();
         if (ChainHalf* half = chainHalf(step.errback)) half->cut();
@@ -527,6 +550,7 @@ void collectIfUnreachable(DeferredState* start) noexcept {
     }
     lines.clear();
     collecting() = false;
+    frames.clear();  // the frames go, and their hold on the coroutines' Deferreds
     for (DeferredState* s : garbage) releaseState(s);
   } catch (const std::bad_alloc&) {
     collecting() = false;  // no memory to look: keep them (a leak, not a crash)

@@ -549,6 +549,36 @@ TEST_F(Cycles, ACancelledCoroutineSuspendedAgainAndChainedToItsAwaitIsFreed) {
   EXPECT_TRUE(unhandled.empty()) << unhandled.size();  // as Twisted 22.4 (gc.collect())
 }
 
+namespace {
+// Awaits `first`, then the Deferred of this very coroutine (a deadlock, as
+// in Twisted): the frame is then owned by a step of the Deferred it holds.
+Deferred awaitsItself(const Deferred* first, const Deferred* self, std::shared_ptr<int> local) {
+  co_await *first;
+  co_await *self;
+  co_return Value(*local);
+}
+}  // namespace
+
+TEST_F(Cycles, ACoroutineAwaitingItsOwnDeferredIsFreed) {
+  // Found by the scenario fuzzer: the collector found the pair, could not
+  // cut the frame's hold, and looked again forever (a stack overflow).
+  Token token;
+  std::weak_ptr<int> frame;
+  {
+    Deferred first;
+    Deferred self;  // becomes the coroutine's Deferred before it is awaited
+    auto local = std::make_shared<int>(1);
+    frame = local;
+    self = awaitsItself(&first, &self, std::move(local));
+    self.addBoth(holding(token));
+    first.callback(Value());
+    EXPECT_FALSE(self.called());
+  }
+  token.strong.reset();
+  EXPECT_TRUE(token.freed());
+  EXPECT_TRUE(frame.expired());
+}
+
 TEST_F(Cycles, AHundredThousandDeepWaitingChainIsFreedInOnePass) {
   Token token;
   {
