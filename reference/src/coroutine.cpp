@@ -48,11 +48,13 @@ struct HandleCancel {
     s->deferred = internal;
     markHeldBySuspendedFrame(*s, held);  // the frame holds the internal one now
     s->cancelled = true;
-    // Twisted asserts that the coroutine has suspended once; before that no
-    // one can hold its Deferred, so there is always one here. It is gone
-    // only while it is being destroyed with its steps, this frame's among
-    // them (a handler cancelling from there; found by the scenario fuzzer):
-    // then the frame's end fails `internal`.
+    // The Deferred the coroutine last suspended on. None before its first
+    // suspension, which Twisted asserts cannot be (the scenario fuzzer found
+    // a cancel coming back through a fellow coroutine's failure): nothing to
+    // cancel then. Gone only while it is being destroyed with its steps, this
+    // frame's among them (a handler cancelling from there): then the
+    // frame's end fails `internal`.
+    if (!s->waitingOn) return Value(std::move(internal));
     if (std::optional<Deferred> awaited = s->waitingOn->lock()) awaited->cancel();
     return Value(std::move(internal));
   }

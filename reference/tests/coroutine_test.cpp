@@ -811,6 +811,34 @@ TEST(Coroutine, CancelledWhileTheAwaitedDeferredIsBeingDestroyedFailsWithCancell
   first.addErrback([](const Failure&) {});
 }
 
+namespace {
+Deferred awaitThenEnd(const Deferred* awaited) {
+  co_await *awaited;
+  co_return Value();
+}
+
+// Starts `*inner` awaiting `first`, awaits `first` too, then starts another
+// coroutine awaiting `*inner`.
+Deferred startsAndAwaits(const Deferred* first, Deferred* inner) {
+  *inner = awaitThenEnd(first);
+  co_await *first;
+  awaitThenEnd(inner);
+  co_return Value();
+}
+}  // namespace
+
+TEST(Coroutine, CancelComingBackToACoroutineNotYetSuspendedIsSafe) {
+  // Found by the scenario fuzzer: a cancel that comes back, through the
+  // awaited Deferred's failure, to a coroutine not suspended yet.
+  Deferred first;
+  Deferred inner;
+  Deferred outer = startsAndAwaits(&first, &inner);
+  EXPECT_NO_FATAL_FAILURE(inner.cancel());
+  ASSERT_TRUE(inner.called());
+  outer.addErrback([](const Failure&) {});
+  inner.addErrback([](const Failure&) {});
+}
+
 TEST(Coroutine, CompletedCoroutinesLeaveNothingBehind) {
   std::optional<Watch> coroutine, input;
   {
