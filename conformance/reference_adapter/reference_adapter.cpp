@@ -120,6 +120,13 @@ class Run {
   std::map<std::string, Deferred> deferreds;
   // The case's deterministic clock (addTimeout, advance).
   std::unique_ptr<deferred::ManualClock> clock = std::make_unique<deferred::ManualClock>();
+
+  // The clock; a ProgramError once it is going with the case (a handler
+  // run by the teardown of its timers; found by the scenario fuzzer).
+  deferred::ManualClock& caseClock() const {
+    if (!clock) throw ProgramError("the case's clock is gone: the case is being torn down");
+    return *clock;
+  }
   bool recording = true;
   std::string programError;  // set when a handler body could not be run
 
@@ -431,11 +438,11 @@ class Run {
           return call(*handler, &result, &args);
         };
       }
-      deferred::addTimeout(d, seconds.get<double>(), *clock, std::move(convert));
+      deferred::addTimeout(d, seconds.get<double>(), caseClock(), std::move(convert));
     } else if (op == "advance") {
       const json& seconds = field(s, "seconds");
       if (!seconds.is_number()) throw ProgramError("field 'seconds' must be a number");
-      clock->advance(seconds.get<double>());
+      caseClock().advance(seconds.get<double>());
     } else if (op == "DeferredLock") {
       std::string name = newName(s);
       primitives.emplace(name, deferred::DeferredLock());
