@@ -19,6 +19,15 @@ struct ListState {
   ListOptions options;
   ListResult results;
   std::size_t finished = 0;
+
+  ListState() = default;
+  ListState(const ListState&) = delete;
+  ListState& operator=(const ListState&) = delete;
+  // The list is no longer held by its state: the cycle collector need not
+  // look at it for that link (it would otherwise explore every member).
+  ~ListState() {
+    if (DeferredState* s = DeferredAccess::state(list)) s->isList = false;
+  }
 };
 
 // An owning reference to the ListState, one pointer wide so that a member's
